@@ -1,0 +1,46 @@
+"""Operations that change tenancy records and users."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from . import audit
+from .models import ServiceUnit, User
+from .scoping import CHANGE, can
+
+UNIT_SETTINGS = ("address", "hotline", "working_hours", "entry_deadline_workdays")
+
+
+def update_service_unit(unit: ServiceUnit, *, by, **changes) -> ServiceUnit:
+    """Change a unit's own settings; a change of working hours moves its open clocks."""
+    unknown = set(changes) - set(UNIT_SETTINGS)
+    if unknown:
+        raise ValueError(f"not a unit setting: {', '.join(sorted(unknown))}")
+    if not can(by, CHANGE, unit):
+        raise ValidationError(_("You may not change this service unit."), code="forbidden")
+    from taxdesk.clocks.actions import recompute_open_deadlines
+
+    with transaction.atomic(), audit.acting(by):
+        hours_before = unit.working_hours
+        for name, value in changes.items():
+            setattr(unit, name, value)
+        unit.full_clean()
+        unit.save()
+        if unit.working_hours != hours_before:
+            recompute_open_deadlines(service_unit=unit, by=by)
+    return unit
+
+
+def create_user(*, username: str, password: str | None, role: str, by=None, **fields) -> User:
+    """Create a user of a role, tied to the tenant the role needs."""
+    with transaction.atomic(), audit.acting(by):
+        user = User(username=username, role=role, **fields)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.full_clean()
+        user.save()
+    return user

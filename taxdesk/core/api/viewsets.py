@@ -1,0 +1,35 @@
+"""The base viewset: every row comes through ``restrict(user, action)``."""
+
+from rest_framework import exceptions, viewsets
+
+from taxdesk.core.scoping import ADD, CHANGE, DELETE, VIEW, can
+
+METHOD_ACTIONS = {"POST": ADD, "PUT": CHANGE, "PATCH": CHANGE, "DELETE": DELETE}
+
+
+class ScopedViewSetMixin:
+    """Lists and details show what the user may view; an object outside that is a 404.
+
+    A write on an object the user may view but not change is a 403.
+    """
+
+    def get_queryset(self):
+        return super().get_queryset().restrict(self.request.user, VIEW)
+
+    def write_action(self) -> str:
+        return METHOD_ACTIONS.get(self.request.method, VIEW)
+
+    def get_object(self):
+        obj = super().get_object()
+        action = self.write_action()
+        if action != VIEW and not can(self.request.user, action, obj):
+            raise exceptions.PermissionDenied()
+        return obj
+
+
+class ScopedReadOnlyViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    pass
+
+
+class ScopedGenericViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
+    pass

@@ -1,0 +1,278 @@
+"""The audit trail: who changed which record, when, from which request, and how.
+
+Business models inherit :class:`AuditedModel`. Every path that writes them is recorded:
+``save()`` (create and change, with the values before and after), ``delete()`` and cascades
+(through the ``post_delete`` signal, which Django sends for every deleted row of a model that
+has a receiver), ``QuerySet.update()`` and ``bulk_update()`` (rows are locked, read before
+and after) and ``bulk_create()``. Only raw SQL escapes it, and the code has none.
+
+The request (user, id, IP, web or API) comes from :class:`AuditContextMiddleware`; actions,
+commands and tasks name the acting user with :func:`acting`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime
+import decimal
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+
+from django.db import models, transaction
+from django.db.models.signals import post_delete
+
+from .choices import AuditAction, AuditSource
+from .scoping import RestrictedQuerySet
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    user: object = None
+    request_id: str = ""
+    ip: str | None = None
+    source: str = AuditSource.COMMAND
+
+
+_EMPTY = AuditContext()
+_context: contextvars.ContextVar[AuditContext | None] = contextvars.ContextVar(
+    "taxdesk_audit_context", default=None
+)
+
+
+def current() -> AuditContext:
+    return _context.get() or _EMPTY
+
+
+@contextmanager
+def context(**values):
+    """Set parts of the audit context for the duration of a block."""
+    token = _context.set(replace(current(), **values))
+    try:
+        yield current()
+    finally:
+        _context.reset(token)
+
+
+@contextmanager
+def acting(user, source: str | None = None):
+    """Record what the block does as done by ``user``."""
+    values = {"user": user}
+    if source is not None:
+        values["source"] = source
+    if not current().request_id:
+        values["request_id"] = uuid.uuid4().hex
+    with context(**values) as ctx:
+        yield ctx
+
+
+def _plain(value):
+    """A JSON-safe form of a field value."""
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | uuid.UUID | datetime.timedelta):
+        return str(value)
+    if isinstance(value, bytes | memoryview):
+        return "<binary>"
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(_plain(v) for v in value)
+    return value
+
+
+def _fields(model) -> list[models.Field]:
+    excluded = set(getattr(model, "audit_exclude", ()))
+    return [f for f in model._meta.concrete_fields if f.name not in excluded]
+
+
+def _snapshot_of(model, attrs: dict) -> dict:
+    redacted = set(getattr(model, "audit_redact", ()))
+    values = {}
+    for f in _fields(model):
+        value = attrs.get(f.attname)
+        values[f.name] = "***" if f.name in redacted and value else _plain(value)
+    return values
+
+
+def snapshot(instance) -> dict:
+    """The audited field values of an instance, by field name."""
+    return _snapshot_of(type(instance), instance.__dict__)
+
+
+def _diff(before: dict, after: dict) -> dict:
+    return {
+        name: [before.get(name), value]
+        for name, value in after.items()
+        if before.get(name) != value or name not in before
+    }
+
+
+def write_entry(
+    action: str,
+    *,
+    instance=None,
+    model=None,
+    object_id=None,
+    object_repr="",
+    changes=None,
+    unit_id=None,
+    body_id=None,
+    user=None,
+):
+    """Append one entry to the trail (the only writer of AuditEntry)."""
+    from .models import AuditEntry
+
+    ctx = current()
+    actor = user if user is not None else ctx.user
+    if hasattr(actor, "resolve"):
+        # The request's user, resolved late: DRF authenticates inside the view.
+        actor = actor.resolve()
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    if instance is not None:
+        model = type(instance)
+        object_id = instance.pk
+        object_repr = str(instance)[:200]
+        unit_id, body_id = instance.audit_tenants()
+    content_type = None
+    if model is not None:
+        from django.contrib.contenttypes.models import ContentType
+
+        content_type = ContentType.objects.get_for_model(model)
+    return AuditEntry.objects.create(
+        action=action,
+        actor=actor,
+        actor_repr=str(actor)[:150] if actor is not None else "",
+        content_type=content_type,
+        object_id="" if object_id is None else str(object_id),
+        object_repr=object_repr[:200],
+        changes=changes or {},
+        request_id=ctx.request_id,
+        ip=ctx.ip,
+        source=ctx.source,
+        unit_id=unit_id,
+        body_id=body_id,
+    )
+
+
+class AuditedQuerySet(RestrictedQuerySet):
+    """Bulk paths that record every row they touch."""
+
+    def update(self, **kwargs):
+        if not kwargs:
+            return 0
+        names = [self.model._meta.get_field(k).name for k in kwargs]
+        with transaction.atomic(using=self.db):
+            locked = self.select_for_update().order_by()
+            before = {row["pk"]: row for row in locked.values("pk", *names)}
+            if not before:
+                return 0
+            count = super().update(**kwargs)
+            after_rows = self.model._base_manager.filter(pk__in=before).order_by("pk")
+            for obj in after_rows:
+                old = before[obj.pk]
+                new = snapshot(obj)
+                changes = {n: [_plain(old[n]), new[n]] for n in names if _plain(old[n]) != new[n]}
+                if changes:
+                    write_entry(AuditAction.UPDATE, instance=obj, changes=changes)
+        return count
+
+    update.alters_data = True
+
+    def bulk_create(self, objs, *args, **kwargs):
+        with transaction.atomic(using=self.db):
+            created = super().bulk_create(objs, *args, **kwargs)
+            for obj in created:
+                if obj.pk is None:
+                    raise RuntimeError("bulk_create of an audited model needs returned keys")
+                write_entry(AuditAction.CREATE, instance=obj, changes=_diff({}, snapshot(obj)))
+                obj._audit_before = snapshot(obj)
+        return created
+
+
+class AuditedModel(models.Model):
+    """A business record whose every change lands in the audit trail."""
+
+    audit_exclude: tuple[str, ...] = ()
+    audit_redact: tuple[str, ...] = ()
+
+    objects = AuditedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        if len(field_names) == len(cls._meta.concrete_fields):
+            # Kept raw; turned into a snapshot only if the instance is saved.
+            instance._audit_loaded = dict(zip(field_names, values, strict=True))
+        return instance
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        self._audit_loaded = None
+        # A full refresh matches the database; a partial one leaves "before" to be re-read.
+        self._audit_before = snapshot(self) if fields is None else None
+
+    def _before(self) -> dict:
+        if getattr(self, "_audit_before", None) is not None:
+            return self._audit_before
+        loaded = getattr(self, "_audit_loaded", None)
+        if loaded is not None:
+            return _snapshot_of(type(self), loaded)
+        fresh = type(self)._base_manager.filter(pk=self.pk).first()
+        return snapshot(fresh) if fresh is not None else {}
+
+    def save(self, *args, **kwargs):  # noqa: DJ012 (from_db above belongs with it)
+        adding = self._state.adding
+        with transaction.atomic(using=kwargs.get("using") or "default"):
+            before = {} if adding else self._before()
+            super().save(*args, **kwargs)
+            after = snapshot(self)
+            changes = _diff(before, after)
+            if adding or changes:
+                write_entry(
+                    AuditAction.CREATE if adding or not before else AuditAction.UPDATE,
+                    instance=self,
+                    changes=changes,
+                )
+            self._audit_before = after
+
+    save.alters_data = True
+
+    def audit_tenants(self) -> tuple[int | None, int | None]:
+        """The service unit and supervision body this record belongs to, for scoping entries."""
+        unit_id = getattr(self, "service_unit_id", None)
+        body_id = getattr(self, "supervision_body_id", None)
+        if body_id is None and unit_id is not None:
+            from .models import ServiceUnit
+
+            body_id = (
+                ServiceUnit.objects.filter(pk=unit_id)
+                .values_list("supervision_body_id", flat=True)
+                .first()
+            )
+        return unit_id, body_id
+
+
+def _record_delete(sender, instance, **kwargs):
+    write_entry(
+        AuditAction.DELETE,
+        instance=instance,
+        changes={k: [v, None] for k, v in snapshot(instance).items()},
+    )
+
+
+def connect_delete_receivers(all_models) -> None:
+    """Record deletes of every audited model (called once the app registry is ready).
+
+    Connected per model rather than globally, so models outside the trail keep Django's
+    fast deletes.
+    """
+    for model in all_models:
+        if issubclass(model, AuditedModel) and not model._meta.abstract:
+            post_delete.connect(
+                _record_delete, sender=model, dispatch_uid=f"audit-delete-{model._meta.label}"
+            )

@@ -1,0 +1,37 @@
+"""Filters shared by the pages and the API."""
+
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .choices import AuditAction
+from .models import AuditEntry, ServiceUnit
+
+
+class ServiceUnitFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+    city = django_filters.CharFilter(lookup_expr="icontains", label=_("City"))
+
+    class Meta:
+        model = ServiceUnit
+        fields = ["q", "city", "supervision_body", "is_active"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(code__icontains=value))
+
+
+class AuditEntryFilterSet(django_filters.FilterSet):
+    user = django_filters.CharFilter(
+        field_name="actor_repr", lookup_expr="icontains", label=_("User")
+    )
+    action = django_filters.ChoiceFilter(choices=AuditAction.choices, label=_("Action"))
+    record = django_filters.CharFilter(
+        field_name="object_repr", lookup_expr="icontains", label=_("Record")
+    )
+    request_id = django_filters.CharFilter(label=_("Request id"))
+    since = django_filters.DateFilter(field_name="at", lookup_expr="date__gte", label=_("From"))
+    until = django_filters.DateFilter(field_name="at", lookup_expr="date__lte", label=_("To"))
+
+    class Meta:
+        model = AuditEntry
+        fields = ["user", "action", "record", "request_id", "since", "until"]

@@ -1,0 +1,35 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+from .auth import is_throttled
+from .models import ServiceUnit
+
+
+class LoginForm(AuthenticationForm):
+    """Sign-in that says plainly when a name is locked after repeated failures."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "throttled": _(
+            "Too many failed logins for this user name. Try again in %(minutes)s minutes."
+        ),
+    }
+
+    def clean(self):
+        from django.conf import settings
+
+        username = self.cleaned_data.get("username")
+        if is_throttled(username):
+            raise forms.ValidationError(
+                self.error_messages["throttled"],
+                code="throttled",
+                params={"minutes": settings.LOGIN_FAILURE_WINDOW_MINUTES},
+            )
+        return super().clean()
+
+
+class ServiceUnitSettingsForm(forms.ModelForm):
+    class Meta:
+        model = ServiceUnit
+        fields = ["address", "hotline", "working_hours", "entry_deadline_workdays"]

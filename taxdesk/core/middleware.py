@@ -1,0 +1,40 @@
+"""Puts the request (user, id, IP, web or API) into the audit context."""
+
+import re
+import uuid
+
+from . import audit
+from .choices import AuditSource
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class AuditContextMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        source = AuditSource.API if request.path.startswith("/api/") else AuditSource.WEB
+        request.audit_request_id = request_id
+        with audit.context(
+            user=RequestUser(request),
+            request_id=request_id,
+            ip=request.META.get("REMOTE_ADDR") or None,
+            source=source,
+        ):
+            response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class RequestUser:
+    """Stands for ``request.user`` in the audit context until an entry needs it."""
+
+    def __init__(self, request):
+        self._request = request
+
+    def resolve(self):
+        user = getattr(self._request, "user", None)
+        return user if user is not None and user.is_authenticated else None
