@@ -12,7 +12,7 @@ class LoginForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "throttled": _(
-            "Too many failed logins for this user name. Try again in %(minutes)s minutes."
+            "Too many failed logins for this user name. Try again after %(minutes)s min."
         ),
     }
 

@@ -80,7 +80,9 @@ def scope_filter(scope: Scope, user, action: str = VIEW) -> Q | None:
         return Q()
     if action != VIEW and user.role not in scope.editors:
         return None
-    if scope.public and action == VIEW:
+    if scope.public:
+        # Public rows (the national calendar) belong to no tenant: everyone reads them and
+        # the editor roles (checked above) change all of them.
         return Q()
     kind, tenant_id = reach(user)
     if not kind or tenant_id is None:

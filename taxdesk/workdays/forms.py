@@ -15,7 +15,7 @@ class YearForm(forms.Form):
         label=_("Make-up working days"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Weekend days that are working days (调休)."),
+        help_text=_("Weekend days that are working days (make-up days)."),
     )
     notice = forms.CharField(label=_("Notice"), required=False, max_length=200)
 

@@ -1,0 +1,22 @@
+import pytest
+
+from taxdesk.testing.cast import build_world
+
+
+@pytest.fixture
+def cast(db):
+    """The cast of users and their world (see taxdesk/testing/cast.py)."""
+    return build_world()
+
+
+@pytest.fixture
+def client_for(client):
+    """A test client signed in as someone: ``client_for(cast.admin_a)``."""
+    from django.test import Client
+
+    def make(user):
+        c = Client()
+        c.force_login(user)
+        return c
+
+    return make
