@@ -11,6 +11,7 @@ from datetime import datetime, time, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from stdnum.cn import uscc
 
@@ -88,7 +89,7 @@ class Command(BaseCommand):
     def handle(self, *args, if_empty=False, **options):
         if ServiceUnit.objects.exists():
             if if_empty:
-                self.stdout.write("Demo data: the database already has data; nothing loaded.")
+                self._print_existing_logins()
                 return
             raise CommandError(
                 "The database already has service units; the demo loads only "
@@ -101,6 +102,24 @@ class Command(BaseCommand):
         )
         for username, what in logins:
             self.stdout.write(f"  {username:<14} {what}")
+
+    def _print_existing_logins(self) -> None:
+        from taxdesk.core.models import User
+
+        demo = User.objects.filter(
+            Q(service_unit__code__startswith="DEMO-")
+            | Q(supervision_body__code="DEMO-SB")
+            | Q(tax_office__code__startswith="DEMO-")
+            | Q(taxpayer__service_unit__code__startswith="DEMO-")
+            | Q(username="admin", is_superuser=True)
+        ).order_by("id")
+        if not demo.exists():
+            self.stdout.write("The database has data and no demo logins; nothing loaded.")
+            return
+        self.stdout.write(f"Demo logins (password {DEMO_PASSWORD} unless changed):")
+        for user in demo:
+            what = user.get_role_display() or "platform administrator"
+            self.stdout.write(f"  {user.username:<14} {user.full_name} · {what}")
 
     def _load(self) -> list[tuple[str, str]]:
         logins: list[tuple[str, str]] = []
