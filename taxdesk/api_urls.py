@@ -2,11 +2,10 @@
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from taxdesk.clocks.api import DeadlineViewSet
-from taxdesk.core.api.views import ServiceUnitViewSet, me
+from taxdesk.core.api.views import ServiceUnitViewSet, TokenView, me
 from taxdesk.workdays.api import CalendarDayViewSet, CalendarYearViewSet, day_info
 
 router = DefaultRouter()
@@ -18,7 +17,7 @@ router.register("calendar/days", CalendarDayViewSet, basename="calendar-day")
 urlpatterns = [
     path("me/", me, name="api-me"),
     path("calendar/day/", day_info, name="api-day-info"),
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", TokenView.as_view(), name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include(router.urls)),

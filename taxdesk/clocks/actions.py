@@ -151,9 +151,14 @@ def pause_deadline(deadline: Deadline, *, reason: str, evidence: str, at: dateti
             code="pause_not_allowed",
         )
     if not evidence or not evidence.strip():
+        # The code goes on the field's error: Django drops a code given next to a dict.
         raise ValidationError(
-            {"evidence": _("Say what shows the reason (a call log, a message, a photo).")},
-            code="evidence_required",
+            {
+                "evidence": ValidationError(
+                    _("Say what shows the reason (a call log, a message, a photo)."),
+                    code="evidence_required",
+                )
+            }
         )
     if at < deadline.started_at:
         raise ValidationError(_("A clock cannot pause before it started."), code="pause_early")

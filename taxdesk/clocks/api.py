@@ -66,7 +66,8 @@ class PauseRequestSerializer(serializers.Serializer):
 class DeadlineViewSet(ScopedReadOnlyViewSet):
     """Deadlines in the caller's scope, soonest due first."""
 
-    queryset = Deadline.objects.select_related("content_type").prefetch_related("pauses")
+    # The record of each row is fetched per content type, not once per row.
+    queryset = Deadline.objects.select_related("content_type").prefetch_related("pauses", "record")
     serializer_class = DeadlineSerializer
     filterset_class = DeadlineFilterSet
     cursor_ordering = ("due_at", "id")

@@ -24,7 +24,10 @@ class DeadlineListView(ObjectListView):
     partial_template_name = "clocks/partials/deadline_table.html"
 
     def base_queryset(self):
-        queryset = Deadline.objects.select_related("service_unit", "content_type")
+        # Each row shows its record: fetched per content type, not once per row.
+        queryset = Deadline.objects.select_related("service_unit", "content_type").prefetch_related(
+            "record"
+        )
         if "open" not in self.request.GET:
             queryset = queryset.filter(stopped_at__isnull=True)
         return queryset

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 
 from django.db import models, transaction
 from django.db.models.signals import post_delete
+from django.utils import timezone
 
 from .choices import AuditAction, AuditSource
 from .scoping import RestrictedQuerySet
@@ -68,6 +69,9 @@ def acting(user, source: str | None = None):
 
 def _plain(value):
     """A JSON-safe form of a field value."""
+    if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+        # One offset for every instant, so equal instants compare equal.
+        return timezone.localtime(value).isoformat()
     if isinstance(value, datetime.datetime | datetime.date | datetime.time):
         return value.isoformat()
     if isinstance(value, decimal.Decimal | uuid.UUID | datetime.timedelta):
@@ -87,12 +91,20 @@ def _fields(model) -> list[models.Field]:
 
 
 def _snapshot_of(model, attrs: dict) -> dict:
-    redacted = set(getattr(model, "audit_redact", ()))
-    values = {}
-    for f in _fields(model):
-        value = attrs.get(f.attname)
-        values[f.name] = "***" if f.name in redacted and value else _plain(value)
-    return values
+    # Secret fields keep their value here (in memory only), so that a change of a password
+    # is seen; write_entry() redacts them before anything is stored.
+    return {f.name: _plain(attrs.get(f.attname)) for f in _fields(model)}
+
+
+def _redacted(model, changes: dict) -> dict:
+    """Secret fields (password hashes) show only that they were set or changed: "***"."""
+    secret = set(getattr(model, "audit_redact", ()))
+    if not secret:
+        return changes
+    return {
+        name: [("***" if value else value) for value in pair] if name in secret else pair
+        for name, pair in changes.items()
+    }
 
 
 def snapshot(instance) -> dict:
@@ -140,6 +152,7 @@ def write_entry(
         from django.contrib.contenttypes.models import ContentType
 
         content_type = ContentType.objects.get_for_model(model)
+        changes = _redacted(model, changes or {})
     return AuditEntry.objects.create(
         action=action,
         actor=actor,

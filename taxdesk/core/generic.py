@@ -105,7 +105,10 @@ class ObjectListView(ScopedMixin, TemplateView):
         queryset = self.get_queryset()
         filterset = self.get_filterset(queryset)
         if filterset is not None:
-            queryset = filterset.qs if filterset.is_valid() else queryset.none()
+            # An unbound filterset (no query string: the first visit) filters nothing; only
+            # a bound one with invalid values shows no rows.
+            valid = not filterset.is_bound or filterset.is_valid()
+            queryset = filterset.qs if valid else queryset.none()
         rows, next_cursor = keyset_page(
             queryset, self.ordering, self.request.GET.get("cursor"), self.page_size
         )
@@ -150,7 +153,8 @@ class ObjectHistoryView(LoginRequiredMixin, TemplateView):
         except ContentType.DoesNotExist:
             raise Http404 from None
         model = content_type.model_class()
-        if model is None or not hasattr(model, "scope"):
+        if model is None or not hasattr(model, "scope") or self.request.user.role == "taxpayer":
+            # Histories name staff and their addresses: not for the taxpayers' own users.
             raise Http404
         obj = get_object_or_404(model.objects.restrict(self.request.user, VIEW), pk=kwargs["pk"])
         entries = AuditEntry.objects.filter(

@@ -38,3 +38,19 @@ class RequestUser:
     def resolve(self):
         user = getattr(self._request, "user", None)
         return user if user is not None and user.is_authenticated else None
+
+
+class ChineseByDefaultMiddleware:
+    """Pages speak Chinese unless the user chose English with the switcher (a cookie).
+
+    A browser's Accept-Language is not asked on pages: service staff often run browsers set
+    to English. API clients still choose their language with Accept-Language.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith("/api/"):
+            request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+        return self.get_response(request)

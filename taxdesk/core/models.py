@@ -225,6 +225,10 @@ class User(AbstractUser, AuditedModel):
     def audit_tenants(self):
         if self.service_unit_id:
             return super().audit_tenants()
+        if self.taxpayer_id:
+            return self.taxpayer.audit_tenants()
+        if self.tax_office_id:
+            return None, self.tax_office.supervision_body_id
         return None, self.supervision_body_id
 
     @property

@@ -1,10 +1,12 @@
 """Logins, failed logins and logouts go into the audit trail."""
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 
 from . import audit
 from .choices import AuditAction
+from .models import ServiceUnit
 
 
 @receiver(user_logged_in, dispatch_uid="audit-login")
@@ -28,3 +30,16 @@ def _logged_out(sender, request, user, **kwargs):
 @receiver(user_login_failed, dispatch_uid="audit-login-failed")
 def _login_failed(sender, credentials, request=None, **kwargs):
     audit.write_entry(AuditAction.LOGIN_FAILED, object_repr=str(credentials.get("username", "")))
+
+
+@receiver(m2m_changed, sender=ServiceUnit.tax_offices.through, dispatch_uid="audit-unit-offices")
+def _unit_offices_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    """The tax offices a unit serves decide what tax officers see: every change is recorded."""
+    if action not in ("post_add", "post_remove", "post_clear") or reverse:
+        return
+    verb = {"post_add": "added", "post_remove": "removed", "post_clear": "cleared"}[action]
+    audit.write_entry(
+        AuditAction.UPDATE,
+        instance=instance,
+        changes={"tax_offices": [verb, sorted(pk_set or [])]},
+    )

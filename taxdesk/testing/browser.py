@@ -6,17 +6,21 @@ Chromium serves the whole session; every page gets a fresh context (cookies, sto
 so tests cannot leak a login or a language choice into each other.
 
 Playwright's sync API keeps an asyncio loop marked as running in the main thread from the moment
-it starts until it stops, and Django refuses ORM calls while a loop runs. The ``browser``
-fixture therefore sets ``DJANGO_ALLOW_ASYNC_UNSAFE`` for exactly as long as Playwright lives
-(the ORM is still used from one thread at a time: the test thread sets up, the live-server
-thread serves while the test waits on the browser).
+it starts until it stops, and Django refuses ORM calls while a loop runs. The function-scoped
+``browser`` fixture therefore sets ``DJANGO_ALLOW_ASYNC_UNSAFE`` and shows Playwright its loop
+only for the duration of a browser test; between them both are withdrawn, so the rest of the
+suite runs as if no browser existed (see ``Chromium.awake``). The ORM is still used from one
+thread at a time: the test thread sets up, the live-server thread serves while the test waits
+on the browser.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -24,6 +28,7 @@ import pytest
 
 from taxdesk.testing.cast import PASSWORD, World, build_world
 
+ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -47,9 +52,39 @@ def chromium_path() -> str:
     return os.environ.get("TAXDESK_CHROMIUM") or DEFAULT_CHROMIUM
 
 
+@dataclass
+class Chromium:
+    """The session's Playwright and browser, and the asyncio loop Playwright runs them on."""
+
+    playwright: object
+    browser: object
+    loop: asyncio.AbstractEventLoop
+
+    @contextmanager
+    def awake(self) -> Iterator[object]:
+        """Let a test drive the browser, then hide the loop again for the tests that follow.
+
+        Playwright's sync API marks its loop as running in the main thread between calls; with
+        the mark on, Django refuses ORM calls unless ``DJANGO_ALLOW_ASYNC_UNSAFE`` is set, and
+        ``asyncio.run()`` or ``async_to_sync`` fail. Both are turned on only while a browser
+        test runs, so the rest of the suite (and the subprocesses it starts) never sees them.
+        """
+        previous = os.environ.get(ASYNC_UNSAFE)
+        os.environ[ASYNC_UNSAFE] = "true"
+        asyncio._set_running_loop(self.loop)
+        try:
+            yield self.browser
+        finally:
+            asyncio._set_running_loop(None)
+            if previous is None:
+                os.environ.pop(ASYNC_UNSAFE, None)
+            else:
+                os.environ[ASYNC_UNSAFE] = previous
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    """The system Chromium, headless, once per session."""
+def chromium() -> Iterator[Chromium]:
+    """The system Chromium, headless, launched once per session (asleep between tests)."""
     path = chromium_path()
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         pytest.skip(
@@ -61,25 +96,29 @@ def browser() -> Iterator[object]:
     except ImportError:  # pragma: no cover - playwright is a dev dependency
         pytest.skip("browser tests skipped: the Python package playwright is not installed")
 
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     playwright = sync_playwright().start()
+    loop = asyncio.get_running_loop()  # marked as running by Playwright from here on
     try:
-        chromium = playwright.chromium.launch(
+        browser = playwright.chromium.launch(
             executable_path=path, headless=True, args=CHROMIUM_ARGS
         )
     except Exception:
         playwright.stop()
+        asyncio._set_running_loop(None)
         raise
-    try:
-        yield chromium
-    finally:
-        chromium.close()
+    asyncio._set_running_loop(None)
+    session = Chromium(playwright=playwright, browser=browser, loop=loop)
+    yield session
+    with session.awake():
+        browser.close()
         playwright.stop()
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def browser(chromium) -> Iterator[object]:
+    """The session's Chromium, awake for this test (request it before any database fixture)."""
+    with chromium.awake() as browser:
+        yield browser
 
 
 @pytest.fixture
@@ -89,7 +128,7 @@ def live_world(browser, transactional_db, settings) -> World:
     Requests ``browser`` first so that ``DJANGO_ALLOW_ASYNC_UNSAFE`` is set before any query.
     Passwords use a fast hasher: the cast has thirteen users and every test logs in.
     """
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    assert os.environ.get(ASYNC_UNSAFE) == "true", "request browser before the database"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return build_world()
 

@@ -130,3 +130,131 @@ EXPECTED_VIEW = {
     "tax_a": {"units": {"a"}, "taxpayers": {"pa1", "pa2"}},
     "taxpayer_pa1": {"units": {"a"}, "taxpayers": {"pa1"}},
 }
+
+
+# More of the answer key: the clocks, users, tax offices and supervision bodies each member of
+# the cast may view (by their keys in the World), and the records whose audit entries they may
+# read. Kept apart from the literal above so that what was there stays as it was.
+UNIT_A_STAFF = frozenset(
+    {"admin_a", "dispatcher_a", "technician_a", "trainer_a", "sales_a", "repair_a"}
+)
+UNIT_B_STAFF = frozenset({"admin_b", "technician_b"})
+_UNIT_A = {
+    "clocks": {"clock_pa1", "clock_pa2"},
+    "users": set(UNIT_A_STAFF),
+    "offices": {"office_a"},
+    "bodies": {"body_x"},
+    # Entries carry the unit of the record: the unit, its taxpayers, clocks and staff, and
+    # the users of its taxpayers.
+    "audit": {"unit_a", "pa1", "pa2", "clock_pa1", "clock_pa2", *UNIT_A_STAFF, "taxpayer_pa1"},
+}
+_UNIT_B = {
+    "clocks": {"clock_pb1"},
+    "users": set(UNIT_B_STAFF),
+    "offices": {"office_b"},
+    "bodies": {"body_x"},
+    "audit": {"unit_b", "pb1", "clock_pb1", *UNIT_B_STAFF},
+}
+_MORE_VIEW = {
+    "root": {
+        "clocks": {"clock_pa1", "clock_pa2", "clock_pb1", "clock_pc1"},
+        "users": {
+            "root",
+            *UNIT_A_STAFF,
+            *UNIT_B_STAFF,
+            "supervisor_x",
+            "supervisor_y",
+            "tax_a",
+            "taxpayer_pa1",
+        },
+        "offices": {"office_a", "office_b", "office_c"},
+        "bodies": {"body_x", "body_y"},
+        "audit": {
+            "body_x",
+            "body_y",
+            "office_a",
+            "office_b",
+            "office_c",
+            "unit_a",
+            "unit_b",
+            "unit_c",
+            "pa1",
+            "pa2",
+            "pb1",
+            "pc1",
+            "clock_pa1",
+            "clock_pa2",
+            "clock_pb1",
+            "clock_pc1",
+            "root",
+            *UNIT_A_STAFF,
+            *UNIT_B_STAFF,
+            "supervisor_x",
+            "supervisor_y",
+            "tax_a",
+            "taxpayer_pa1",
+        },
+    },
+    **{name: _UNIT_A for name in UNIT_A_STAFF},
+    **{name: _UNIT_B for name in UNIT_B_STAFF},
+    "supervisor_x": {
+        "clocks": {"clock_pa1", "clock_pa2", "clock_pb1"},
+        "users": {*UNIT_A_STAFF, *UNIT_B_STAFF, "supervisor_x"},
+        "offices": {"office_a", "office_b"},
+        "bodies": {"body_x"},
+        "audit": {
+            "body_x",
+            "office_a",
+            "office_b",
+            "supervisor_x",
+            "tax_a",  # a tax officer's record belongs to the body of their office
+            *_UNIT_A["audit"],
+            *_UNIT_B["audit"],
+        },
+    },
+    "supervisor_y": {
+        "clocks": {"clock_pc1"},
+        "users": {"supervisor_y"},
+        "offices": {"office_c"},
+        "bodies": {"body_y"},
+        "audit": {"body_y", "office_c", "unit_c", "pc1", "clock_pc1", "supervisor_y"},
+    },
+    # A tax officer reads what concerns their office, but not the trail.
+    "tax_a": {
+        "clocks": {"clock_pa1", "clock_pa2"},
+        "users": {"tax_a"},
+        "offices": {"office_a"},
+        "bodies": {"body_x"},
+        "audit": set(),
+    },
+    # A taxpayer user reaches their own enterprise only.
+    "taxpayer_pa1": {
+        "clocks": {"clock_pa1"},
+        "users": {"taxpayer_pa1"},
+        "offices": {"office_a"},
+        "bodies": {"body_x"},
+        "audit": set(),
+    },
+}
+for _name, _extra in _MORE_VIEW.items():
+    EXPECTED_VIEW[_name].update({kind: set(keys) for kind, keys in _extra.items()})
+
+
+def key_of(world: World, obj) -> str | None:
+    """The World key of a cast record ("unit_a", "pa1", "clock_pa1", "admin_a" …)."""
+    for group in ("users", "units", "taxpayers", "offices", "bodies", "deadlines"):
+        for key, value in world.__dict__[group].items():
+            if type(value) is type(obj) and value.pk == obj.pk:
+                return key
+    return None
+
+
+def audit_keys(world: World) -> dict[tuple[int, str], str]:
+    """(content type id, object id) of every cast record → its World key, to name entries."""
+    from django.contrib.contenttypes.models import ContentType
+
+    keys = {}
+    for group in ("users", "units", "taxpayers", "offices", "bodies", "deadlines"):
+        for key, obj in world.__dict__[group].items():
+            keys[(ContentType.objects.get_for_model(obj).pk, str(obj.pk))] = key
+    return keys

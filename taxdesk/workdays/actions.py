@@ -19,6 +19,11 @@ from .store import bump_revision, year_data
 _RANGE_MARK = re.compile(r"\s*(?:\.\.|~|至)\s*")
 
 
+def _field_error(field: str, message: str, code: str) -> ValidationError:
+    """A field's error that keeps its code (Django drops a code given next to a dict)."""
+    return ValidationError({field: ValidationError(message, code=code)})
+
+
 def parse_dates(text: str, *, field: str) -> list[date]:
     """Dates from text: one per line or separated by commas; ``a..b`` (or ``a~b``) is a range."""
     days: set[date] = set()
@@ -35,15 +40,14 @@ def parse_dates(text: str, *, field: str) -> list[date]:
             else:
                 days.add(date.fromisoformat(token))
         except ValueError:
-            raise ValidationError(
-                {
-                    field: _(
-                        "“%(token)s” is not a date like 2027-01-01 or a range like "
-                        "2027-02-05..2027-02-11."
-                    )
-                    % {"token": token}
-                },
-                code="bad_date",
+            raise _field_error(
+                field,
+                _(
+                    "“%(token)s” is not a date like 2027-01-01 or a range like "
+                    "2027-02-05..2027-02-11."
+                )
+                % {"token": token},
+                "bad_date",
             ) from None
     return sorted(days)
 
@@ -80,7 +84,12 @@ def _check_year(year: int, holidays: list[date], workdays: list[date]) -> None:
                 % {"day": day}
             )
     if problems:
-        raise ValidationError(problems, code="conflict")
+        raise ValidationError(
+            {
+                field: [ValidationError(message, code="conflict") for message in messages]
+                for field, messages in problems.items()
+            }
+        )
 
 
 def _after_change(years: set[int]) -> None:
@@ -118,19 +127,19 @@ def add_day_override(*, day: date, is_workday: bool, reason: str, by) -> Calenda
     """Make one day a working day or a rest day whatever the rest of the data says."""
     _require(by, ADD)
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise ValidationError(
-            {
-                "date": _("The calendar covers %(first)s to %(last)s.")
-                % {"first": FIRST_YEAR, "last": LAST_YEAR}
-            },
-            code="out_of_range",
+        raise _field_error(
+            "date",
+            _("The calendar covers %(first)s to %(last)s.")
+            % {"first": FIRST_YEAR, "last": LAST_YEAR},
+            "out_of_range",
         )
     if not reason.strip():
-        raise ValidationError({"reason": _("Say why the day is changed.")}, code="required")
+        raise _field_error("reason", _("Say why the day is changed."), "required")
     if CalendarDay.objects.filter(date=day).exists():
-        raise ValidationError(
-            {"date": _("%(day)s already has a correction; remove it first.") % {"day": day}},
-            code="duplicate",
+        raise _field_error(
+            "date",
+            _("%(day)s already has a correction; remove it first.") % {"day": day},
+            "duplicate",
         )
     if _calendar_without(day).is_workday(day) == is_workday:
         message = (
@@ -138,7 +147,7 @@ def add_day_override(*, day: date, is_workday: bool, reason: str, by) -> Calenda
             if is_workday
             else _("%(day)s is already a rest day.")
         )
-        raise ValidationError({"is_workday": message % {"day": day}}, code="no_change")
+        raise _field_error("is_workday", message % {"day": day}, "no_change")
     with transaction.atomic(), audit.acting(by):
         row = CalendarDay.objects.create(date=day, is_workday=is_workday, reason=reason.strip())
         _after_change({day.year})

@@ -118,7 +118,11 @@ def day_info(request):
     raw = request.query_params.get("date")
     if not raw:
         raise ValidationError({"date": ["This parameter is required."]}, code="required")
-    day = field.run_validation(raw)
+    try:
+        day = field.run_validation(raw)
+    except ValidationError as exc:
+        # Name the parameter, as every other field error does.
+        raise ValidationError({"date": exc.detail}) from None
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
         raise ValidationError(
             {"date": [f"The calendar covers {FIRST_YEAR} to {LAST_YEAR}."]}, code="out_of_range"

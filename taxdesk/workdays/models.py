@@ -30,9 +30,15 @@ class CalendarYear(AuditedModel):
         unique=True,
         validators=[MinValueValidator(FIRST_YEAR), MaxValueValidator(LAST_YEAR)],
     )
-    holidays = models.JSONField(_("holidays"), default=list, help_text=_("Days off (ISO dates)."))
+    # An empty list is a valid answer (a year without make-up working days, say).
+    holidays = models.JSONField(
+        _("holidays"), default=list, blank=True, help_text=_("Days off (ISO dates).")
+    )
     workdays = models.JSONField(
-        _("make-up working days"), default=list, help_text=_("Weekend working days (ISO dates).")
+        _("make-up working days"),
+        default=list,
+        blank=True,
+        help_text=_("Weekend working days (ISO dates)."),
     )
     notice = models.CharField(
         _("notice"),

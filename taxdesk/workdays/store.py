@@ -6,10 +6,9 @@ Each process keeps one built :class:`WorkdayCalendar` and the revision it was bu
 
 from __future__ import annotations
 
+import secrets
 import threading
 from datetime import date
-
-from django.db.models import F
 
 from .calendar import WorkdayCalendar, YearData
 from .models import CalendarDay, CalendarRevision, CalendarYear
@@ -50,9 +49,13 @@ def current_calendar() -> WorkdayCalendar:
 
 
 def bump_revision() -> None:
-    """Mark the calendar data changed (inside the changing transaction)."""
+    """Mark the calendar data changed (inside the changing transaction).
+
+    The new revision is random rather than a counter: a revision written by a transaction
+    that rolls back can never come back later with other data behind it.
+    """
     global _built
-    updated = CalendarRevision.objects.filter(pk=1).update(revision=F("revision") + 1)
-    if not updated:
-        CalendarRevision.objects.get_or_create(pk=1, defaults={"revision": 1})
+    revision = secrets.randbits(62)
+    if not CalendarRevision.objects.filter(pk=1).update(revision=revision):
+        CalendarRevision.objects.update_or_create(pk=1, defaults={"revision": revision})
     _built = None

@@ -1,7 +1,10 @@
 """API endpoints of the core: the current user and the service units."""
 
+from django.contrib.auth.signals import user_logged_in
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
@@ -89,3 +92,15 @@ class ServiceUnitViewSet(
     def perform_update(self, serializer):
         changes = {k: v for k, v in serializer.validated_data.items() if k in UNIT_SETTINGS}
         update_service_unit(serializer.instance, by=self.request.user, **changes)
+
+
+class TokenView(ObtainAuthToken):
+    """Exchange a user name and password for an API token; recorded as a login."""
+
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = serializer.validated_data["user"]
+        token, _created = Token.objects.get_or_create(user=user)
+        user_logged_in.send(sender=type(user), request=request, user=user)
+        return Response({"token": token.key})

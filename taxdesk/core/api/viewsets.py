@@ -2,7 +2,7 @@
 
 from rest_framework import exceptions, viewsets
 
-from taxdesk.core.scoping import ADD, CHANGE, DELETE, VIEW, can
+from taxdesk.core.scoping import ADD, CHANGE, DELETE, VIEW, can, scope_filter
 
 METHOD_ACTIONS = {"POST": ADD, "PUT": CHANGE, "PATCH": CHANGE, "DELETE": DELETE}
 
@@ -10,8 +10,16 @@ METHOD_ACTIONS = {"POST": ADD, "PUT": CHANGE, "PATCH": CHANGE, "DELETE": DELETE}
 class ScopedViewSetMixin:
     """Lists and details show what the user may view; an object outside that is a 404.
 
-    A write on an object the user may view but not change is a 403.
+    A write on an object the user may view but not change is a 403; so is a create by a
+    role that may add no row of the model at all.
     """
+
+    def check_permissions(self, request):
+        super().check_permissions(request)
+        if getattr(self, "action", None) == "create":
+            model = self.get_queryset().model
+            if scope_filter(model.scope, request.user, ADD) is None:
+                self.permission_denied(request)
 
     def get_queryset(self):
         return super().get_queryset().restrict(self.request.user, VIEW)
