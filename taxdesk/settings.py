@@ -121,6 +121,8 @@ INSTALLED_APPS = [
     "taxdesk.workdays",
     "taxdesk.clocks",
     "taxdesk.customers",
+    "taxdesk.devices",
+    "taxdesk.billing",
 ]
 
 MIDDLEWARE = [

@@ -233,6 +233,7 @@ def test_bulk_create_records_each_row(cast):
                     number=f"91330100MAB00000{i}X",
                     name=f"批量企业{i}",
                     service_unit=cast.unit_a,
+                    supervision_body=cast.body_x,  # bulk_create skips save()
                     tax_office=cast.office_a,
                 )
                 for i in range(3)

@@ -32,7 +32,7 @@ WRITES = (ADD, CHANGE, DELETE)
 # models' own ``scope.editors`` below, so widening a model's editors means changing this too.
 EDITORS = {
     ServiceUnit: {Role.UNIT_ADMIN},
-    Taxpayer: {Role.UNIT_ADMIN, Role.SALES_CLERK},
+    Taxpayer: {Role.UNIT_ADMIN, Role.SALES_CLERK, Role.DISPATCHER},
     Deadline: {Role.UNIT_ADMIN, Role.DISPATCHER, Role.TECHNICIAN, Role.REPAIR_TECHNICIAN},
     User: {Role.UNIT_ADMIN},
     TaxOffice: set(),

@@ -1,0 +1,295 @@
+"""The device register: stock, devices and their lifecycle, sales and warranty."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from taxdesk.core.audit import AuditedModel
+from taxdesk.core.choices import Role
+from taxdesk.core.scoping import Scope
+
+from .choices import SERIAL_FORMATS, DeviceStatus, DeviceType
+
+DEVICE_EDITORS = frozenset({Role.UNIT_ADMIN, Role.SALES_CLERK, Role.REPAIR_TECHNICIAN})
+
+
+def validate_serial(device_type: str, serial: str) -> None:
+    """A serial number in its type's format, with a message that says the format."""
+    pattern, described = SERIAL_FORMATS[device_type]
+    if not pattern.match(serial or ""):
+        raise ValidationError(
+            _("A %(type)s serial number is %(format)s; “%(serial)s” is not."),
+            code="bad_serial",
+            params={"type": DeviceType(device_type).label, "format": described, "serial": serial},
+        )
+
+
+class WarrantyPolicy(AuditedModel):
+    """How long a unit's devices of one type are repaired free for quality defects."""
+
+    service_unit = models.ForeignKey(
+        "core.ServiceUnit",
+        on_delete=models.CASCADE,
+        related_name="warranty_policies",
+        verbose_name=_("service unit"),
+    )
+    device_type = models.CharField(_("device type"), max_length=20, choices=DeviceType.choices)
+    years = models.PositiveSmallIntegerField(
+        _("years"), default=3, validators=[MinValueValidator(1), MaxValueValidator(10)]
+    )
+
+    scope = Scope(
+        unit="service_unit",
+        body="service_unit__supervision_body",
+        tax_office="service_unit__tax_offices",
+        editors=frozenset({Role.UNIT_ADMIN}),
+    )
+
+    class Meta:
+        verbose_name = _("warranty policy")
+        verbose_name_plural = _("warranty policies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service_unit", "device_type"], name="warranty_unit_type"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_device_type_display()} {self.years}"
+
+
+class StockBatch(AuditedModel):
+    """Devices received into a unit's stock on one delivery note (出库单)."""
+
+    service_unit = models.ForeignKey(
+        "core.ServiceUnit",
+        on_delete=models.PROTECT,
+        related_name="stock_batches",
+        verbose_name=_("service unit"),
+    )
+    device_type = models.CharField(_("device type"), max_length=20, choices=DeviceType.choices)
+    delivery_note = models.CharField(_("delivery note no."), max_length=40)
+    supplier = models.CharField(_("supplier"), max_length=100, blank=True)
+    received_on = models.DateField(_("received on"))
+
+    scope = Scope(
+        unit="service_unit",
+        body="service_unit__supervision_body",
+        tax_office="service_unit__tax_offices",
+        editors=DEVICE_EDITORS,
+    )
+
+    class Meta:
+        verbose_name = _("stock batch")
+        verbose_name_plural = _("stock batches")
+        ordering = ["-received_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service_unit", "delivery_note", "device_type"], name="batch_delivery_note"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.delivery_note} ({self.get_device_type_display()})"
+
+
+class Sale(AuditedModel):
+    """One sale of devices to a taxpayer (发售), with its application form's contents (INS-05)."""
+
+    service_unit = models.ForeignKey(
+        "core.ServiceUnit",
+        on_delete=models.PROTECT,
+        related_name="sales",
+        verbose_name=_("service unit"),
+    )
+    taxpayer = models.ForeignKey(
+        "customers.Taxpayer",
+        on_delete=models.PROTECT,
+        related_name="sales",
+        verbose_name=_("taxpayer"),
+    )
+    number = models.CharField(_("sale no."), max_length=40, unique=True)
+    sold_on = models.DateTimeField(_("sold at"))
+    sold_by = models.ForeignKey(
+        "core.User",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("sold by"),
+    )
+    # The 《发票税控系统用户使用申请表》 as filled at the sale (a snapshot for printing).
+    application = models.JSONField(_("application form"), default=dict, blank=True)
+
+    scope = Scope(
+        unit="service_unit",
+        body="service_unit__supervision_body",
+        tax_office="taxpayer__tax_office",
+        taxpayer="taxpayer",
+        editors=frozenset({Role.UNIT_ADMIN, Role.SALES_CLERK}),
+    )
+
+    class Meta:
+        verbose_name = _("sale")
+        verbose_name_plural = _("sales")
+        ordering = ["-sold_on", "-id"]
+
+    def __str__(self):
+        return self.number
+
+    def get_absolute_url(self):
+        return reverse("devices:sale_detail", args=[self.pk])
+
+
+class Device(AuditedModel):
+    """A tax-control device (税控专用设备): where it is in its lifecycle and whose it is."""
+
+    service_unit = models.ForeignKey(
+        "core.ServiceUnit",
+        on_delete=models.PROTECT,
+        related_name="devices",
+        verbose_name=_("service unit"),
+    )
+    device_type = models.CharField(_("device type"), max_length=20, choices=DeviceType.choices)
+    serial = models.CharField(_("serial number"), max_length=20, unique=True)
+    batch = models.ForeignKey(
+        StockBatch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="devices",
+        verbose_name=_("stock batch"),
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=DeviceStatus.choices, default=DeviceStatus.IN_STOCK
+    )
+    status_changed_on = models.DateField(_("status changed on"))
+    taxpayer = models.ForeignKey(
+        "customers.Taxpayer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="devices",
+        verbose_name=_("taxpayer"),
+    )
+    sale = models.ForeignKey(
+        Sale,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="devices",
+        verbose_name=_("sale"),
+    )
+    sold_on = models.DateField(_("sold on"), null=True, blank=True)
+    warranty_until = models.DateField(_("warranty until"), null=True, blank=True)
+    paired_with = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="pair",
+        verbose_name=_("paired main disk"),
+    )
+
+    scope = Scope(
+        unit="service_unit",
+        body="service_unit__supervision_body",
+        tax_office="taxpayer__tax_office",
+        taxpayer="taxpayer",
+        editors=DEVICE_EDITORS,
+    )
+
+    class Meta:
+        verbose_name = _("device")
+        verbose_name_plural = _("devices")
+        ordering = ["serial"]
+        indexes = [
+            models.Index(
+                fields=["service_unit", "status", "device_type"], name="device_unit_status_idx"
+            ),
+            models.Index(fields=["taxpayer", "status"], name="device_taxpayer_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_device_type_display()} {self.serial}"
+
+    def get_absolute_url(self):
+        return reverse("devices:device_detail", args=[self.pk])
+
+    def clean(self):
+        super().clean()
+        if self.device_type and self.serial:
+            try:
+                validate_serial(self.device_type, self.serial)
+            except ValidationError as exc:
+                raise ValidationError({"serial": exc}) from None
+
+
+class DeviceEvent(AuditedModel):
+    """A dated move of a device through its lifecycle, kept as its history."""
+
+    device = models.ForeignKey(
+        Device, on_delete=models.CASCADE, related_name="events", verbose_name=_("device")
+    )
+    from_status = models.CharField(
+        _("from"), max_length=20, choices=DeviceStatus.choices, blank=True
+    )
+    to_status = models.CharField(_("to"), max_length=20, choices=DeviceStatus.choices)
+    on = models.DateField(_("date"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    by = models.ForeignKey(
+        "core.User", null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("by")
+    )
+
+    scope = Scope(
+        unit="device__service_unit",
+        body="device__service_unit__supervision_body",
+        tax_office="device__taxpayer__tax_office",
+        taxpayer="device__taxpayer",
+    )
+
+    class Meta:
+        verbose_name = _("device event")
+        verbose_name_plural = _("device events")
+        ordering = ["device", "on", "id"]
+
+    def __str__(self):
+        return f"{self.device} {self.from_status}→{self.to_status}"
+
+    def audit_tenants(self):
+        return self.device.audit_tenants()
+
+
+class SaleLine(AuditedModel):
+    """A device on a sale, at the schedule's price or half of it for a second set."""
+
+    sale = models.ForeignKey(
+        Sale, on_delete=models.CASCADE, related_name="lines", verbose_name=_("sale")
+    )
+    device = models.OneToOneField(
+        Device, on_delete=models.PROTECT, related_name="sale_line", verbose_name=_("device")
+    )
+    list_price = models.DecimalField(_("list price"), max_digits=12, decimal_places=2)
+    price = models.DecimalField(_("price"), max_digits=12, decimal_places=2)
+    price_note = models.CharField(_("price note"), max_length=100, blank=True)
+
+    scope = Scope(
+        unit="sale__service_unit",
+        body="sale__service_unit__supervision_body",
+        tax_office="sale__taxpayer__tax_office",
+        taxpayer="sale__taxpayer",
+    )
+
+    class Meta:
+        verbose_name = _("sale line")
+        verbose_name_plural = _("sale lines")
+        ordering = ["sale", "id"]
+
+    def __str__(self):
+        return f"{self.sale} {self.device}"
+
+    def audit_tenants(self):
+        return self.sale.audit_tenants()
