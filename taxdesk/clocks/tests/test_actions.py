@@ -686,7 +686,14 @@ def test_ins_06_worker_on_redis_recomputes_a_provisional_clock(
         if sender is not None and sender.name == recompute_open_deadlines_task.name:
             ran_in.append(threading.current_thread().name)
 
+    def close_worker_connection(**kwargs):
+        # The worker thread's own database connection, closed so the test database can go.
+        from django.db import connection
+
+        connection.close()
+
     signals.task_prerun.connect(record_thread, weak=False)
+    signals.task_postrun.connect(close_worker_connection, weak=False)
     try:
         with start_worker(redis_celery_app, perform_ping_check=False, pool="solo"):
             result = recompute_open_deadlines_task.delay([2027])
@@ -694,6 +701,7 @@ def test_ins_06_worker_on_redis_recomputes_a_provisional_clock(
             assert result.get(timeout=20) == 1
     finally:
         signals.task_prerun.disconnect(record_thread)
+        signals.task_postrun.disconnect(close_worker_connection)
 
     assert ran_in and ran_in[0] != threading.current_thread().name
     clock.refresh_from_db()
