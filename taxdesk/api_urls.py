@@ -4,15 +4,30 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from taxdesk.billing.api import ChargeViewSet, ContractViewSet, FeeScheduleViewSet
 from taxdesk.clocks.api import DeadlineViewSet
 from taxdesk.core.api.views import ServiceUnitViewSet, TokenView, me
+from taxdesk.customers.api import ContactViewSet, TaxpayerViewSet
+from taxdesk.devices.api import DeviceViewSet, StockBatchViewSet, WarrantyPolicyViewSet
+from taxdesk.devices.sale_api import SaleViewSet
+from taxdesk.imports.api import ImportJobViewSet
 from taxdesk.workdays.api import CalendarDayViewSet, CalendarYearViewSet, day_info
 
 router = DefaultRouter()
 router.register("units", ServiceUnitViewSet, basename="unit")
 router.register("deadlines", DeadlineViewSet, basename="deadline")
+router.register("taxpayers", TaxpayerViewSet, basename="taxpayer")
+router.register("contacts", ContactViewSet, basename="contact")
 router.register("calendar/years", CalendarYearViewSet, basename="calendar-year")
 router.register("calendar/days", CalendarDayViewSet, basename="calendar-day")
+router.register("sales", SaleViewSet, basename="sale")
+router.register("imports", ImportJobViewSet, basename="import")
+router.register("devices", DeviceViewSet, basename="device")
+router.register("stock-batches", StockBatchViewSet, basename="stock-batch")
+router.register("warranty-policies", WarrantyPolicyViewSet, basename="warranty-policy")
+router.register("fee-schedules", FeeScheduleViewSet, basename="fee-schedule")
+router.register("charges", ChargeViewSet, basename="charge")
+router.register("contracts", ContractViewSet, basename="contract")
 
 urlpatterns = [
     path("me/", me, name="api-me"),

@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "taxdesk.customers",
     "taxdesk.devices",
     "taxdesk.billing",
+    "taxdesk.imports",
 ]
 
 MIDDLEWARE = [
@@ -287,6 +288,26 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One schema name per choice set, whatever the field is called.
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "taxdesk.core.choices.Role",
+        "AuditActionEnum": "taxdesk.core.choices.AuditAction",
+        "ClockKindEnum": "taxdesk.clocks.choices.ClockKind",
+        "ClockStatusEnum": "taxdesk.clocks.choices.ClockStatus",
+        "PauseReasonEnum": "taxdesk.clocks.choices.PauseReason",
+        "TaxpayerStatusEnum": "taxdesk.customers.choices.TaxpayerStatus",
+        "TaxpayerTypeEnum": "taxdesk.customers.choices.TaxpayerType",
+        "InvoiceTypeEnum": "taxdesk.customers.choices.InvoiceType",
+        "ContactRoleEnum": "taxdesk.customers.choices.ContactRole",
+        "ChangeKindEnum": "taxdesk.customers.choices.ChangeKind",
+        "DeviceTypeEnum": "taxdesk.devices.choices.DeviceType",
+        "DeviceStatusEnum": "taxdesk.devices.choices.DeviceStatus",
+        "RepairCauseEnum": "taxdesk.devices.choices.RepairCause",
+        "FeeKindEnum": "taxdesk.billing.choices.FeeKind",
+        "ChargeKindEnum": "taxdesk.billing.choices.ChargeKind",
+        "PaymentStateEnum": "taxdesk.billing.choices.PaymentState",
+        "ContractStateEnum": "taxdesk.billing.choices.ContractState",
+    },
 }
 
 # Production hardening (manage.py check --deploy passes in production mode).

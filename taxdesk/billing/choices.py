@@ -27,3 +27,23 @@ class ContractState(models.TextChoices):
     DRAFT = "draft", _("Awaiting signature")
     SIGNED = "signed", _("Signed")
     REFUSED = "refused", _("Refused by the user")
+
+
+# The declared moves (django-oscar's pipeline in spirit); actions refuse any other.
+PAYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    PaymentState.UNPAID: frozenset({PaymentState.PAID, PaymentState.WAIVED}),
+    PaymentState.PAID: frozenset(),
+    PaymentState.WAIVED: frozenset(),
+}
+
+CONTRACT_TRANSITIONS: dict[str, frozenset[str]] = {
+    ContractState.DRAFT: frozenset({ContractState.SIGNED, ContractState.REFUSED}),
+    ContractState.SIGNED: frozenset(),
+    ContractState.REFUSED: frozenset(),
+}
+
+# Fee kinds with at most one item per schedule (and device type); repair items go by name.
+SINGLE_ITEM_KINDS = frozenset({FeeKind.DEVICE, FeeKind.MAINTENANCE, FeeKind.ONSITE})
+
+# The entries that add to what a taxpayer owes; a refund gives money back.
+DEBIT_KINDS = frozenset({ChargeKind.CHARGE, ChargeKind.CORRECTION})

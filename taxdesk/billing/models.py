@@ -19,10 +19,13 @@ from .choices import ChargeKind, ContractState, FeeKind, PaymentState
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
+# A unit's fee standards are public to whoever the unit serves: its staff, its supervision
+# body, the tax offices it serves and its taxpayers' users (MNT-13: "shown to the user").
 UNIT_SCOPE = Scope(
     unit="service_unit",
     body="service_unit__supervision_body",
     tax_office="service_unit__tax_offices",
+    taxpayer="service_unit__taxpayers",
     editors=frozenset({Role.UNIT_ADMIN}),
 )
 
@@ -92,6 +95,7 @@ class FeeItem(AuditedModel):
         unit="schedule__service_unit",
         body="schedule__service_unit__supervision_body",
         tax_office="schedule__service_unit__tax_offices",
+        taxpayer="schedule__service_unit__taxpayers",
         editors=frozenset({Role.UNIT_ADMIN}),
     )
 
@@ -302,6 +306,15 @@ class Charge(AuditedModel):
                 name="charge_unit_state_idx",
             ),
             models.Index(fields=["taxpayer", "service_date"], name="charge_taxpayer_idx"),
+        ]
+        constraints = [
+            # A formal invoice (code + number, or a 数电票 number alone) is recorded once per
+            # unit; the database holds the line when two clerks record the same one at once.
+            models.UniqueConstraint(
+                fields=["service_unit", "invoice_code", "invoice_number"],
+                condition=~Q(invoice_number=""),
+                name="charge_invoice_once",
+            ),
         ]
 
     def __str__(self):

@@ -79,16 +79,48 @@ def device_price(schedule: FeeSchedule, device_type: str, *, second_set: bool) -
     return Price(item, item.amount, item.amount)
 
 
-def first_year_maintenance(schedule: FeeSchedule, service_unit, starts_on: date) -> Price:
-    """The first year's maintenance fee, prorated by the starting month where the unit says."""
+def percent_text(percent: Decimal) -> str:
+    """50.00 → "50", 62.50 → "62.5" (``normalize()`` alone would print 5E+1)."""
+    text = f"{percent:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def first_year_maintenance(
+    schedule: FeeSchedule, service_unit, starts_on: date, *, annual: Decimal | None = None
+) -> Price:
+    """The first year's maintenance fee, prorated by the starting month where the unit says.
+
+    ``annual`` replaces the schedule's fee when a contract agreed a lower one.
+    """
     item = fee_item(schedule, FeeKind.MAINTENANCE)
+    base = item.amount if annual is None else min(item.amount, annual)
     rate = ProrationRate.objects.filter(service_unit=service_unit, month=starts_on.month).first()
     if rate is None or rate.percent == 100:
-        return Price(item, item.amount, item.amount)
+        return Price(item, item.amount, money(base))
     return Price(
         item,
         item.amount,
-        money(item.amount * rate.percent / 100),
+        money(base * rate.percent / 100),
         _("first year from month %(month)s: %(percent)s%%")
-        % {"month": starts_on.month, "percent": rate.percent.normalize()},
+        % {"month": starts_on.month, "percent": percent_text(rate.percent)},
     )
+
+
+def maintenance_price(
+    schedule: FeeSchedule,
+    service_unit,
+    *,
+    starts_on: date,
+    first_year: bool,
+    annual: Decimal | None = None,
+) -> Price:
+    """The annual maintenance fee for one contract year (MNT-13: the approved standard).
+
+    Never more than the standard in force, nor more than the contract agreed (``annual``);
+    the taxpayer's first year is prorated by its starting month.
+    """
+    if first_year:
+        return first_year_maintenance(schedule, service_unit, starts_on, annual=annual)
+    item = fee_item(schedule, FeeKind.MAINTENANCE)
+    base = item.amount if annual is None else min(item.amount, annual)
+    return Price(item, item.amount, money(base))

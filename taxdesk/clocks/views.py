@@ -22,6 +22,16 @@ class DeadlineListView(ObjectListView):
     ordering = ("due_at", "id")
     template_name = "clocks/deadline_list.html"
     partial_template_name = "clocks/partials/deadline_table.html"
+    export_columns = [
+        "rule",
+        ("Record", "record_label"),
+        "service_unit",
+        "started_at",
+        "due_at",
+        "provisional",
+        "status",
+        "stopped_at",
+    ]
 
     def base_queryset(self):
         # Each row shows its record: fetched per content type, not once per row.

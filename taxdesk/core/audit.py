@@ -132,7 +132,35 @@ def write_entry(
     body_id=None,
     user=None,
 ):
-    """Append one entry to the trail (the only writer of AuditEntry)."""
+    """Append one entry to the trail."""
+    entry = build_entry(
+        action,
+        instance=instance,
+        model=model,
+        object_id=object_id,
+        object_repr=object_repr,
+        changes=changes,
+        unit_id=unit_id,
+        body_id=body_id,
+        user=user,
+    )
+    entry.save()
+    return entry
+
+
+def build_entry(
+    action: str,
+    *,
+    instance=None,
+    model=None,
+    object_id=None,
+    object_repr="",
+    changes=None,
+    unit_id=None,
+    body_id=None,
+    user=None,
+):
+    """An unsaved entry; bulk paths save many at once. Only this module writes AuditEntry."""
     from .models import AuditEntry
 
     ctx = current()
@@ -153,7 +181,7 @@ def write_entry(
 
         content_type = ContentType.objects.get_for_model(model)
         changes = _redacted(model, changes or {})
-    return AuditEntry.objects.create(
+    return AuditEntry(
         action=action,
         actor=actor,
         actor_repr=str(actor)[:150] if actor is not None else "",
@@ -167,6 +195,12 @@ def write_entry(
         unit_id=unit_id,
         body_id=body_id,
     )
+
+
+def _save_entries(entries: list) -> None:
+    from .models import AuditEntry
+
+    AuditEntry.objects.bulk_create(entries, batch_size=1000)
 
 
 class AuditedQuerySet(RestrictedQuerySet):
@@ -183,12 +217,14 @@ class AuditedQuerySet(RestrictedQuerySet):
                 return 0
             count = super().update(**kwargs)
             after_rows = self.model._base_manager.filter(pk__in=before).order_by("pk")
-            for obj in after_rows:
+            entries = []
+            for obj in after_rows.iterator(chunk_size=2000):
                 old = before[obj.pk]
                 new = snapshot(obj)
                 changes = {n: [_plain(old[n]), new[n]] for n in names if _plain(old[n]) != new[n]}
                 if changes:
-                    write_entry(AuditAction.UPDATE, instance=obj, changes=changes)
+                    entries.append(build_entry(AuditAction.UPDATE, instance=obj, changes=changes))
+            _save_entries(entries)
         return count
 
     update.alters_data = True
@@ -196,11 +232,16 @@ class AuditedQuerySet(RestrictedQuerySet):
     def bulk_create(self, objs, *args, **kwargs):
         with transaction.atomic(using=self.db):
             created = super().bulk_create(objs, *args, **kwargs)
+            entries = []
             for obj in created:
                 if obj.pk is None:
                     raise RuntimeError("bulk_create of an audited model needs returned keys")
-                write_entry(AuditAction.CREATE, instance=obj, changes=_diff({}, snapshot(obj)))
-                obj._audit_before = snapshot(obj)
+                after = snapshot(obj)
+                entries.append(
+                    build_entry(AuditAction.CREATE, instance=obj, changes=_diff({}, after))
+                )
+                obj._audit_before = after
+            _save_entries(entries)
         return created
 
 

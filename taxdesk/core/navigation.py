@@ -28,10 +28,19 @@ def _staff_and_officers(user) -> bool:
     return user.is_superuser or user.role != Role.TAXPAYER
 
 
+def _importers(user) -> bool:
+    return user.is_superuser or user.role in (Role.UNIT_ADMIN, Role.SALES_CLERK, Role.DISPATCHER)
+
+
 MENU = (
     NavItem("home", _("Home"), "core:home", _everyone),
-    NavItem("units", _("Service units"), "core:unit_list", _everyone),
+    NavItem("taxpayers", _("Taxpayers"), "customers:taxpayer_list", _staff_and_officers),
+    NavItem("devices", _("Devices"), "devices:device_list", _staff_and_officers),
+    NavItem("sales", _("Sales"), "sales:sale_list", _staff_and_officers),
+    NavItem("billing", _("Fees and contracts"), "billing:charge_list", _staff_and_officers),
+    NavItem("imports", _("Import"), "imports:job_list", _importers),
     NavItem("clocks", _("Clocks"), "clocks:list", _everyone),
+    NavItem("units", _("Service units"), "core:unit_list", _everyone),
     NavItem("calendar", _("Working-day calendar"), "workdays:index", _staff_and_officers),
     NavItem("audit", _("Audit trail"), "core:audit", lambda user: user.can_search_audit),
     NavItem("api", _("API"), "api-docs", _staff_and_officers),

@@ -130,6 +130,16 @@ class AuditSearchView(ObjectListView):
     ordering = ("-at", "-id")
     template_name = "core/audit_search.html"
     partial_template_name = "core/partials/audit_table.html"
+    export_columns = [
+        "at",
+        "actor_repr",
+        "action",
+        "object_repr",
+        "changes",
+        "source",
+        "ip",
+        "request_id",
+    ]
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and not request.user.can_search_audit:

@@ -1,6 +1,7 @@
 """Taxpayers (纳税人): the enterprises a service unit serves, their contacts and changes."""
 
 from django.db import models
+from django.db.models.functions import Right
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -116,9 +117,16 @@ class Taxpayer(AuditedModel):
             field = self._meta.get_field(name)
             if getattr(self, field.attname) in (None, ""):
                 missing.append(str(field.verbose_name))
-        if not self.contacts.filter(mobile__gt="").exists():
+        if not self.has_mobile_contact():
             missing.append(str(_("a contact with a mobile number")))
         return missing
+
+    def has_mobile_contact(self) -> bool:
+        """Uses prefetched contacts when a list fetched them (no query per row)."""
+        prefetched = getattr(self, "_prefetched_objects_cache", {})
+        if "contacts" in prefetched:
+            return any(contact.mobile for contact in prefetched["contacts"])
+        return self.contacts.filter(mobile__gt="").exists()
 
 
 class Contact(AuditedModel):
@@ -133,6 +141,22 @@ class Contact(AuditedModel):
     )
     mobile = models.CharField(_("mobile"), max_length=11, blank=True, db_index=True)
     landline = models.CharField(_("landline"), max_length=30, blank=True)
+    # The last four digits, kept by the database itself (bulk inserts included), so that
+    # "尾号 1234" finds a contact through an index (queries.search).
+    mobile_tail = models.GeneratedField(
+        expression=Right("mobile", 4),
+        output_field=models.CharField(max_length=4),
+        db_persist=True,
+        verbose_name=_("mobile's last digits"),
+    )
+    landline_tail = models.GeneratedField(
+        expression=Right("landline", 4),
+        output_field=models.CharField(max_length=4),
+        db_persist=True,
+        verbose_name=_("landline's last digits"),
+    )
+
+    audit_exclude = ("mobile_tail", "landline_tail")
 
     scope = Scope(
         unit="taxpayer__service_unit",
@@ -146,6 +170,20 @@ class Contact(AuditedModel):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         ordering = ["taxpayer", "id"]
+        # Partial: contacts without that number stay out, so that the planner's statistics
+        # see real tails and not one huge "empty" value (queries.phone_taxpayer_ids).
+        indexes = [
+            models.Index(
+                fields=["mobile_tail"],
+                condition=models.Q(mobile_tail__gt=""),
+                name="contact_mobile_tail_idx",
+            ),
+            models.Index(
+                fields=["landline_tail"],
+                condition=models.Q(landline_tail__gt=""),
+                name="contact_landline_tail_idx",
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -183,6 +221,21 @@ class TaxpayerChange(AuditedModel):
 
     def __str__(self):
         return f"{self.taxpayer} {self.kind}: {self.before} → {self.after}"
+
+    def _label(self, value: str) -> str:
+        # Status and type are kept as their codes, a tax office by its name at the time.
+        choices = {ChangeKind.STATUS: TaxpayerStatus, ChangeKind.TYPE: TaxpayerType}.get(self.kind)
+        if choices is not None and value in choices.values:
+            return str(choices(value).label)
+        return value
+
+    @property
+    def before_display(self) -> str:
+        return self._label(self.before)
+
+    @property
+    def after_display(self) -> str:
+        return self._label(self.after)
 
     def audit_tenants(self):
         return self.taxpayer.audit_tenants()

@@ -16,12 +16,14 @@ class DeviceType(models.TextChoices):
 # Main disks a reporting disk pairs with.
 MAIN_DISKS = frozenset({DeviceType.GOLDEN_TAX_DISK, DeviceType.TAX_CONTROL_DISK})
 
-# Serial number formats per type, with a human description for the error message.
+# Serial number formats per type, with a human description for the error message. Matched
+# whole (``fullmatch``) and with ASCII classes: ``\d`` would take full-width and other
+# Unicode digits, and ``$`` would let a trailing newline through.
 SERIAL_FORMATS: dict[str, tuple[re.Pattern, str]] = {
-    DeviceType.GOLDEN_TAX_DISK: (re.compile(r"^\d{12}$"), _("12 digits")),
-    DeviceType.TAX_CONTROL_DISK: (re.compile(r"^\d{12}$"), _("12 digits")),
-    DeviceType.REPORTING_DISK: (re.compile(r"^\d{12}$"), _("12 digits")),
-    DeviceType.UKEY: (re.compile(r"^[0-9A-Z]{12,20}$"), _("12 to 20 digits or capital letters")),
+    DeviceType.GOLDEN_TAX_DISK: (re.compile(r"[0-9]{12}"), _("12 digits")),
+    DeviceType.TAX_CONTROL_DISK: (re.compile(r"[0-9]{12}"), _("12 digits")),
+    DeviceType.REPORTING_DISK: (re.compile(r"[0-9]{12}"), _("12 digits")),
+    DeviceType.UKEY: (re.compile(r"[0-9A-Z]{12,20}"), _("12 to 20 digits or capital letters")),
 }
 
 
@@ -67,6 +69,14 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 HELD_STATUSES = frozenset(
     {DeviceStatus.SOLD, DeviceStatus.ISSUED, DeviceStatus.IN_USE, DeviceStatus.UNDER_REPAIR}
 )
+
+# End states: no move leaves them. A device that reaches one keeps its taxpayer (the history
+# says whose it was) but leaves any pairing, so the partner can pair again.
+FINAL_STATUSES = frozenset(s for s, onward in TRANSITIONS.items() if not onward)
+
+# Moves made only by another action, never by the plain move form or API: a device is sold
+# through a sale (prices, the application form, the INS-06 clock).
+MOVES_BY_OTHER_ACTIONS = frozenset({DeviceStatus.SOLD})
 
 
 class RepairCause(models.TextChoices):

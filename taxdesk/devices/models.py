@@ -12,7 +12,7 @@ from taxdesk.core.audit import AuditedModel
 from taxdesk.core.choices import Role
 from taxdesk.core.scoping import Scope
 
-from .choices import SERIAL_FORMATS, DeviceStatus, DeviceType
+from .choices import MOVES_BY_OTHER_ACTIONS, SERIAL_FORMATS, TRANSITIONS, DeviceStatus, DeviceType
 
 DEVICE_EDITORS = frozenset({Role.UNIT_ADMIN, Role.SALES_CLERK, Role.REPAIR_TECHNICIAN})
 
@@ -20,7 +20,7 @@ DEVICE_EDITORS = frozenset({Role.UNIT_ADMIN, Role.SALES_CLERK, Role.REPAIR_TECHN
 def validate_serial(device_type: str, serial: str) -> None:
     """A serial number in its type's format, with a message that says the format."""
     pattern, described = SERIAL_FORMATS[device_type]
-    if not pattern.match(serial or ""):
+    if not isinstance(serial, str) or not pattern.fullmatch(serial):
         raise ValidationError(
             _("A %(type)s serial number is %(format)s; “%(serial)s” is not."),
             code="bad_serial",
@@ -141,7 +141,7 @@ class Sale(AuditedModel):
         return self.number
 
     def get_absolute_url(self):
-        return reverse("devices:sale_detail", args=[self.pk])
+        return reverse("sales:sale_detail", args=[self.pk])
 
 
 class Device(AuditedModel):
@@ -218,6 +218,38 @@ class Device(AuditedModel):
 
     def get_absolute_url(self):
         return reverse("devices:device_detail", args=[self.pk])
+
+    @property
+    def partner(self) -> Device | None:
+        """The other device of its pair (the reporting disk holds the link), or None."""
+        if self.paired_with_id is not None:
+            return self.paired_with
+        try:
+            return self.pair
+        except Device.DoesNotExist:
+            return None
+
+    def under_warranty(self, on) -> bool:
+        """Whether quality defects found on ``on`` are repaired free (MNT-13, REP-04)."""
+        return self.warranty_until is not None and on <= self.warranty_until
+
+    @property
+    def next_statuses(self) -> list[str]:
+        """The declared moves from the current state, in the lifecycle's order."""
+        onward = TRANSITIONS.get(self.status, frozenset())
+        return [s for s in DeviceStatus.values if s in onward]
+
+    @property
+    def manual_moves(self) -> list[str]:
+        """The moves the move form and the API offer (a sale is its own action)."""
+        return [s for s in self.next_statuses if s not in MOVES_BY_OTHER_ACTIONS]
+
+    def audit_tenants(self):
+        # A batch of thousands is received at once: with the unit at hand, no query per row.
+        unit = self._state.fields_cache.get("service_unit")
+        if unit is not None and unit.pk == self.service_unit_id:
+            return unit.pk, unit.supervision_body_id
+        return super().audit_tenants()
 
     def clean(self):
         super().clean()

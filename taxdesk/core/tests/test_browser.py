@@ -32,9 +32,27 @@ __all__ = ["browser", "browsing", "chromium", "live_world"]
 
 pytestmark = pytest.mark.browser
 
-MENU_ORDER = ("home", "units", "clocks", "calendar", "audit", "api", "admin")
+MENU_ORDER = (
+    "home",
+    "taxpayers",
+    "devices",
+    "sales",
+    "billing",
+    "imports",
+    "clocks",
+    "units",
+    "calendar",
+    "audit",
+    "api",
+    "admin",
+)
 LABELS_ZH = {
     "home": "首页",
+    "taxpayers": "纳税人",
+    "devices": "设备",
+    "sales": "销售",
+    "billing": "收费与合同",
+    "imports": "导入",
     "units": "服务单位",
     "clocks": "时限监控",
     "calendar": "工作日历",
@@ -44,6 +62,11 @@ LABELS_ZH = {
 }
 LABELS_EN = {
     "home": "Home",
+    "taxpayers": "Taxpayers",
+    "devices": "Devices",
+    "sales": "Sales",
+    "billing": "Fees and contracts",
+    "imports": "Import",
     "units": "Service units",
     "clocks": "Clocks",
     "calendar": "Working-day calendar",
@@ -72,9 +95,11 @@ CAST = (
 def expected_menu(username: str) -> list[str]:
     keys = {"home", "units", "clocks"}
     if username != "taxpayer_pa1":
-        keys |= {"calendar", "api"}
+        keys |= {"calendar", "api", "taxpayers", "devices", "sales", "billing"}
     if username in AUDITORS:
         keys.add("audit")
+    if username in {"root", "admin_a", "admin_b", "dispatcher_a", "sales_a"}:
+        keys.add("imports")
     if username == "root":
         keys.add("admin")
     return [key for key in MENU_ORDER if key in keys]

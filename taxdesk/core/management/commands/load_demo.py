@@ -1,38 +1,38 @@
 """Load the demo: one supervision body, two service units in two cities with a tax office each,
-a user for every role, a few taxpayers and clocks. Every name says it is a demo.
+a user for every role, then the taxpayer register of the last two years (about 2,000
+taxpayers with their devices, sales, contracts, charges and INS-06 clocks, written through the
+actions: see ``demo_register``). Every name says it is a demo.
 
 Run once on a new database (``--if-empty`` does nothing when any service unit exists);
-later issues extend it. Nothing here is loaded outside the demo.
+later issues extend it. Nothing here is loaded outside the demo. ``--taxpayers N`` loads a
+smaller (or larger) register; ``--seed`` another one of the same shape.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+import time as wallclock
+from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
-from stdnum.cn import uscc
 
-from taxdesk.clocks.actions import start_deadline, stop_deadline
 from taxdesk.core import audit
 from taxdesk.core.actions import create_user
 from taxdesk.core.choices import AuditSource, Role
 from taxdesk.core.models import ServiceUnit, SupervisionBody, TaxOffice
-from taxdesk.customers.models import Taxpayer
-from taxdesk.workdays.store import current_calendar
+
+from .demo_register import DEFAULT_SEED, DEFAULT_TAXPAYERS, DemoRegister, clock_at
 
 DEMO_PASSWORD = "taxdesk-demo"
 
 UNITS = [
-    # code, name, city, tax office, area code of the credit codes, hotline
+    # code, name, city, tax office, hotline
     (
         "A",
         "杭州示范税控服务有限公司（演示）",
         "杭州",
         "国家税务总局杭州市演示区税务局",
-        "330106",
         "400-000-0001",
     ),
     (
@@ -40,7 +40,6 @@ UNITS = [
         "宁波示范税控服务有限公司（演示）",
         "宁波",
         "国家税务总局宁波市演示区税务局",
-        "330203",
         "400-000-0002",
     ),
 ]
@@ -54,27 +53,6 @@ UNIT_STAFF = [
     ("repair", Role.REPAIR_TECHNICIAN, "维修员"),
 ]
 
-COMPANIES = [
-    "商贸",
-    "科技",
-    "建材",
-    "餐饮",
-    "物流",
-    "服装",
-    "电子",
-    "医药",
-    "农业",
-    "印务",
-    "五金",
-    "文化",
-]
-
-
-def credit_code(area: str, serial: int) -> str:
-    """A well-formed 统一社会信用代码 (check character computed) for demo enterprises."""
-    body = f"91{area}{serial:09d}"
-    return body + uscc.calc_check_digit(body)
-
 
 class Command(BaseCommand):
     help = "Load the TaxDesk demo data (demo logins are printed)."
@@ -85,8 +63,21 @@ class Command(BaseCommand):
             action="store_true",
             help="do nothing when the database already has a service unit",
         )
+        parser.add_argument(
+            "--taxpayers",
+            type=int,
+            default=DEFAULT_TAXPAYERS,
+            help=f"taxpayers in the two units together (default {DEFAULT_TAXPAYERS})",
+        )
+        parser.add_argument(
+            "--seed", type=int, default=DEFAULT_SEED, help="another register of the same shape"
+        )
 
-    def handle(self, *args, if_empty=False, **options):
+    def handle(
+        self, *args, if_empty=False, taxpayers=DEFAULT_TAXPAYERS, seed=DEFAULT_SEED, **options
+    ):
+        if taxpayers < 2:
+            raise CommandError("--taxpayers: at least 2 (one for each unit's taxpayer user).")
         if ServiceUnit.objects.exists():
             if if_empty:
                 self._print_existing_logins()
@@ -95,8 +86,17 @@ class Command(BaseCommand):
                 "The database already has service units; the demo loads only "
                 "into an empty database."
             )
+        started = wallclock.monotonic()
+        self.stdout.write(f"Loading the demo ({taxpayers} taxpayers); this takes a few minutes.")
+        register = DemoRegister(total=taxpayers, seed=seed, write=self.stdout.write)
         with transaction.atomic(), audit.context(source=AuditSource.COMMAND):
-            logins = self._load()
+            # The units and their staff exist before the history the register replays.
+            with clock_at(register.history_start() - timedelta(days=1)):
+                logins, admin, units = self._load()
+            self.stdout.write("  units, tax offices and users: done")
+            showcase = register.build(units)
+            logins += self._taxpayer_users(units, showcase, admin)
+        self.stdout.write(f"  loaded in {wallclock.monotonic() - started:.0f} s")
         self.stdout.write(
             self.style.SUCCESS(f"Demo data loaded. Logins (password {DEMO_PASSWORD}):")
         )
@@ -121,7 +121,7 @@ class Command(BaseCommand):
             what = user.get_role_display() or "platform administrator"
             self.stdout.write(f"  {user.username:<14} {user.full_name} · {what}")
 
-    def _load(self) -> list[tuple[str, str]]:
+    def _load(self) -> tuple[list[tuple[str, str]], object, list[ServiceUnit]]:
         logins: list[tuple[str, str]] = []
         admin = create_user(
             username="admin",
@@ -144,9 +144,8 @@ class Command(BaseCommand):
             by=admin,
         )
         logins.append(("supervisor", "服务监督单位 supervision officer"))
-        now = timezone.now()
-        calendar = current_calendar()
-        for code, name, city, office_name, area, hotline in UNITS:
+        units = []
+        for code, name, city, office_name, hotline in UNITS:
             office = TaxOffice.objects.create(
                 name=office_name, code=f"DEMO-TO-{code}", city=city, supervision_body=body
             )
@@ -159,6 +158,7 @@ class Command(BaseCommand):
                 address=f"{city}市演示路 1 号",
             )
             unit.tax_offices.add(office)
+            units.append(unit)
             suffix = code.lower()
             for stem, role, title in UNIT_STAFF:
                 username = f"{stem}_{suffix}"
@@ -180,45 +180,21 @@ class Command(BaseCommand):
                 by=admin,
             )
             logins.append((f"tax_{suffix}", f"{office_name} · 税务机关"))
-            sales = unit.staff.get(role=Role.SALES_CLERK)
-            taxpayers = []
-            with audit.acting(sales):
-                for i, trade in enumerate(COMPANIES):
-                    taxpayers.append(
-                        Taxpayer.objects.create(
-                            number=credit_code(area, 70000000 + i * 37 + (1 if code == "B" else 0)),
-                            name=f"{city}演示{trade}有限公司",
-                            service_unit=unit,
-                            tax_office=office,
-                        )
-                    )
+        return logins, admin, units
+
+    def _taxpayer_users(self, units, showcase, admin) -> list[tuple[str, str]]:
+        """Each unit's taxpayer user, of an enterprise with a bit of everything."""
+        logins = []
+        for unit in units:
+            suffix = unit.code.removeprefix("DEMO-").lower()
+            taxpayer = showcase[unit.code]
             create_user(
                 username=f"taxpayer_{suffix}",
                 password=DEMO_PASSWORD,
                 role=Role.TAXPAYER,
-                taxpayer=taxpayers[0],
+                taxpayer=taxpayer,
                 full_name="企业办税员",
                 by=admin,
             )
-            logins.append((f"taxpayer_{suffix}", f"{taxpayers[0].name} · 纳税人用户"))
-            self._clocks(unit, sales, taxpayers, now, calendar)
+            logins.append((f"taxpayer_{suffix}", f"{taxpayer.name} · 纳税人用户"))
         return logins
-
-    def _clocks(self, unit, sales, taxpayers, now, calendar):
-        """INS-06 clocks: new users entered in time, late, and still to enter."""
-        today = timezone.localdate(now)
-        for i, taxpayer in enumerate(taxpayers):
-            sold_on = calendar.add_workdays(today, -(i % 6) - 1)
-            started = timezone.make_aware(datetime.combine(sold_on, time(10)))
-            deadline = start_deadline(
-                taxpayer,
-                "INS-06",
-                started_at=started,
-                service_unit=unit,
-                taxpayer=taxpayer,
-                by=sales,
-            )
-            if i % 3 == 0:
-                stop_deadline(taxpayer, "INS-06", at=started + timedelta(hours=5), by=sales)
-            elif i % 3 == 1 and deadline.due_at < now:
-                stop_deadline(taxpayer, "INS-06", at=deadline.due_at + timedelta(hours=9), by=sales)

@@ -1,0 +1,138 @@
+"""One filterset per list, shared by the pages and the API."""
+
+from datetime import timedelta
+
+import django_filters
+from django import forms
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from taxdesk.core.choices import UNIT_ROLES, Role
+from taxdesk.core.models import ServiceUnit, TaxOffice
+from taxdesk.devices.choices import HELD_STATUSES, DeviceType
+
+from .choices import ContactRole, TaxpayerStatus, TaxpayerType
+from .models import Contact, Taxpayer
+from .queries import search
+
+ONE_UNIT_ROLES = UNIT_ROLES | {Role.TAXPAYER}
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IntegerFilter(django_filters.Filter):
+    field_class = forms.IntegerField
+
+
+def _offices(request):
+    if request is None:
+        return TaxOffice.objects.none()
+    return TaxOffice.objects.restrict(request.user).order_by("city", "name")
+
+
+def _units(request):
+    if request is None:
+        return ServiceUnit.objects.none()
+    return ServiceUnit.objects.restrict(request.user).order_by("name")
+
+
+class TaxpayerFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        method="filter_q",
+        label=_("Search"),
+        help_text=_(
+            "Number, part of the name, a contact's phone (or its last 4+ digits), "
+            "or a device serial."
+        ),
+    )
+    service_unit = django_filters.ModelChoiceFilter(queryset=_units, label=_("Service unit"))
+    district = django_filters.CharFilter(label=_("District"))
+    tax_office = django_filters.ModelChoiceFilter(queryset=_offices, label=_("Tax office"))
+    status = django_filters.ChoiceFilter(choices=TaxpayerStatus.choices, label=_("Status"))
+    taxpayer_type = django_filters.ChoiceFilter(
+        choices=TaxpayerType.choices, label=_("Taxpayer type")
+    )
+    device_type = django_filters.ChoiceFilter(
+        method="filter_device_type", label=_("Holds device"), choices=DeviceType.choices
+    )
+    contract_expiring = IntegerFilter(
+        method="filter_contract_expiring",
+        label=_("Contract ends within (days)"),
+        min_value=0,
+        max_value=3660,
+    )
+    entered = django_filters.BooleanFilter(
+        method="filter_entered",
+        label=_("Record complete"),
+        widget=forms.Select(choices=[("", "---------"), ("true", _("Yes")), ("false", _("No"))]),
+    )
+
+    class Meta:
+        model = Taxpayer
+        fields = [
+            "q",
+            "service_unit",
+            "district",
+            "tax_office",
+            "status",
+            "taxpayer_type",
+            "device_type",
+            "contract_expiring",
+            "entered",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        user = getattr(self.request, "user", None)
+        if user is not None and not user.is_superuser and user.role in ONE_UNIT_ROLES:
+            # Their rows are of one unit: nothing to choose.
+            del self.filters["service_unit"]
+
+    def filter_q(self, queryset, name, value):
+        return search(queryset, value)
+
+    def filter_device_type(self, queryset, name, value):
+        # Most taxpayers hold a device: a correlated EXISTS on (taxpayer, status) stops at
+        # the first hit per row, and paging in name order stops when the page is full.
+        from taxdesk.devices.models import Device
+
+        if not value:
+            return queryset
+        held = Device.objects.filter(
+            taxpayer=OuterRef("pk"), device_type=value, status__in=HELD_STATUSES
+        )
+        return queryset.filter(Exists(held))
+
+    def filter_contract_expiring(self, queryset, name, value):
+        # Few contracts end in a given window: the taxpayers are picked from those contracts.
+        from taxdesk.billing.choices import ContractState
+        from taxdesk.billing.models import ServiceContract
+
+        if value is None:
+            return queryset
+        today = timezone.localdate()
+        ending = ServiceContract.objects.filter(
+            state=ContractState.SIGNED,
+            ends_on__gte=today,
+            ends_on__lte=today + timedelta(days=value),
+        )
+        return queryset.filter(pk__in=ending.values("taxpayer_id"))
+
+    def filter_entered(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(entered_at__isnull=not value)
+
+
+class ContactFilterSet(django_filters.FilterSet):
+    # An id, not a choice list: a unit has hundreds of thousands of taxpayers. The contacts
+    # are already scoped, so an id outside the caller's reach finds nothing.
+    taxpayer = django_filters.NumberFilter(field_name="taxpayer_id", label=_("Taxpayer"))
+    role = django_filters.ChoiceFilter(choices=ContactRole.choices, label=_("Role"))
+    mobile = django_filters.CharFilter(label=_("Mobile"))
+
+    class Meta:
+        model = Contact
+        fields = ["taxpayer", "role", "mobile"]

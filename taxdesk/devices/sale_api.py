@@ -1,0 +1,71 @@
+"""API of the sales: list and read sales; POST sells devices to a taxpayer."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from taxdesk.core.api.viewsets import ScopedGenericViewSet
+from taxdesk.customers.models import Taxpayer
+
+from .models import Sale, SaleLine
+from .sales import sell_devices
+
+
+class SaleLineSerializer(serializers.ModelSerializer):
+    serial = serializers.CharField(source="device.serial")
+    device_type = serializers.CharField(source="device.device_type")
+
+    class Meta:
+        model = SaleLine
+        fields = ["serial", "device_type", "list_price", "price", "price_note"]
+
+
+class SaleSerializer(serializers.ModelSerializer):
+    lines = SaleLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Sale
+        fields = [
+            "id",
+            "number",
+            "service_unit",
+            "taxpayer",
+            "sold_on",
+            "sold_by",
+            "lines",
+            "application",
+        ]
+        read_only_fields = fields
+
+
+class SaleRequestSerializer(serializers.Serializer):
+    taxpayer = serializers.IntegerField()
+    serials = serializers.ListField(child=serializers.CharField(max_length=20), allow_empty=False)
+    sold_at = serializers.DateTimeField()
+    remarks = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGenericViewSet):
+    """Sales in the caller's scope; POST records a sale (INS-05, INS-06)."""
+
+    queryset = Sale.objects.prefetch_related("lines__device")
+    serializer_class = SaleSerializer
+    cursor_ordering = ("-sold_on", "-id")
+
+    @extend_schema(request=SaleRequestSerializer, responses={201: SaleSerializer})
+    def create(self, request):
+        body = SaleRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        taxpayer = Taxpayer.objects.restrict(request.user).filter(pk=data["taxpayer"]).first()
+        if taxpayer is None:
+            raise NotFound()
+        sale = sell_devices(
+            taxpayer=taxpayer,
+            serials=data["serials"],
+            sold_at=data["sold_at"],
+            by=request.user,
+            application={"remarks": data.get("remarks", "")},
+        )
+        return Response(SaleSerializer(sale).data, status=status.HTTP_201_CREATED)

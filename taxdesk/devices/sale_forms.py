@@ -1,0 +1,20 @@
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class SaleForm(forms.Form):
+    serials = forms.CharField(
+        label=_("Devices"),
+        widget=forms.Textarea(attrs={"rows": 4, "autofocus": True}),
+        help_text=_("One serial number per line (a scanner works)."),
+    )
+    sold_at = forms.DateTimeField(
+        label=_("Sold at"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        initial=lambda: timezone.localtime().replace(second=0, microsecond=0),
+    )
+    remarks = forms.CharField(label=_("Remarks on the application"), required=False, max_length=200)
+
+    def serial_list(self) -> list[str]:
+        return self.cleaned_data["serials"].split()

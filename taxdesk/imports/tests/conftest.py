@@ -1,0 +1,1 @@
+from taxdesk.testing.imports import imports_inline, jobs  # noqa: F401  (fixtures)
