@@ -4,12 +4,14 @@
 ``manage.py demo_register`` adds the register to demo units that have no taxpayers yet.
 
 Everything is written through the actions, as the staff would have done it over the last two
-years: the fee schedules and the proration table by the unit's administrator, stock received
-quarter by quarter, taxpayers registered by the sales clerk or the desk, devices sold (which prices
-them, fills the application form and starts the INS-06 clock), issued and installed, contracts
-signed or refused and renewed, maintenance fees charged under them (INS-07), payments and
-formal invoices recorded, a few corrections, refunds, status changes, repairs and migrations
-to UKey.
+years: the fee schedules and the proration table by the unit's administrator, stock
+received quarter by quarter, taxpayers registered by the sales clerk or the desk, devices sold
+(which prices them, fills the application form and starts the INS-06 clock), issued and
+installed, contracts signed or refused and renewed, maintenance fees charged under them
+(INS-07), payments and formal invoices recorded, a few corrections, refunds, status changes,
+repairs and migrations to UKey, and two spreadsheets imported (one clean, one with bad rows).
+The first taxpayers of each unit follow set stories (``Planner.SCENARIOS``), so that every
+state has an example whatever the size and the day.
 
 How the history is replayed: each taxpayer's life is a *story*, a generator that yields the
 moment of its next step. A scheduler runs every story's steps in time order with Django's
@@ -20,8 +22,9 @@ that would fall after the real present is not taken, nor anything after it in it
 history simply stops today, which is what leaves recent records half done (clocks still
 running, contracts awaiting signature, charges unpaid).
 
-Every random choice comes from ``random.Random(seed)``; the same seed and size give the same
-data. Names carry "（演示）": no demo enterprise pretends to be a real one.
+Every random choice comes from ``random.Random(seed)``: the same seed and size give the same
+register, dated relative to today. Names carry "（演示）": no demo enterprise pretends to be a
+real one. The whole load is one transaction: nothing is left half loaded.
 """
 
 from __future__ import annotations
@@ -373,6 +376,7 @@ class Plan:
     sign_after: timedelta = timedelta(0)
     renewals: int = 0  # how many renewals the taxpayer signs when asked
     correction: bool = False
+    unpaid_fee: bool = False  # the first maintenance fee stays unpaid
     repair_at: datetime | None = None
     repair_back_after: timedelta | None = None
     type_change_at: datetime | None = None
@@ -443,16 +447,15 @@ class Planner:
                 yield f"{self.city}{brand}{trade}{suffix}（演示）", False
 
     def plans(self) -> list[Plan]:
-        history_start = self.today - timedelta(days=HISTORY_DAYS)
         plans = []
         for index, (name, individual) in enumerate(self.names()):
             rng = random.Random(self.rng.random())
-            plans.append(self.plan(index, name, individual, rng, history_start))
+            plans.append(self.plan(index, name, individual, rng))
         for plan, kind in zip(plans, self.SCENARIOS, strict=False):
             self.scenario(plan, kind)
         return plans
 
-    def plan(self, index, name, individual, rng, history_start) -> Plan:
+    def plan(self, index, name, individual, rng) -> Plan:
         district, area = rng.choice(DISTRICTS[self.city])
         number = credit_code(rng, area, individual)
         while number in self.numbers:
@@ -492,11 +495,11 @@ class Planner:
                 }
             )
         entry = rng.choices(["before", "after", "late"], weights=[58, 32, 10])[0]
-        registered_at = (
-            first_sale - timedelta(hours=rng.randrange(1, 48))
-            if entry == "before"
-            else first_sale - timedelta(minutes=rng.randrange(10, 90))
-        )
+        # Entered completely a day or two before the sale, or in a hurry just before it.
+        registered_at = first_sale - timedelta(minutes=rng.randrange(10, 90))
+        if entry == "before":
+            earlier = self.calendar.add_workdays(first_sale.date(), -rng.randrange(0, 3))
+            registered_at = min(registered_at, self.workday_moment(earlier, rng))
         plan = Plan(
             index=index,
             unit_code=self.unit_code,
@@ -691,6 +694,7 @@ class Planner:
             plan.completed_at = self.after_workdays(first, 6, rng)
         elif kind == "refused":
             plan.contract = "refused"
+            plan.unpaid_fee = True
         elif kind == "draft":
             plan.contract = "draft"
             plan.sales[0].paid_after = None
@@ -724,6 +728,17 @@ class DemoRegister:
         self._month = None
         self._started = wallclock.monotonic()
         self._cpu_started = wallclock.process_time()
+
+    def office(self, moment: datetime) -> datetime:
+        """``moment`` if it falls in office hours of a working day, else the next opening
+        (09:00 plus the minutes of ``moment``, so that moments stay apart)."""
+        local = timezone.localtime(moment)
+        day = local.date()
+        if self.calendar.is_workday(day) and 9 <= local.hour < 17:
+            return moment
+        if not (self.calendar.is_workday(day) and local.hour < 9):
+            day = self.calendar.next_workday(day)
+        return timezone.make_aware(datetime.combine(day, time(9, local.minute)))
 
     # -------------------------------------------------------------------- entry point
     def history_start(self) -> datetime:
@@ -1047,7 +1062,7 @@ class DemoRegister:
             return
         clerk = staff[Role.SALES_CLERK]
         # Paid at the counter on a working day; after a return, once the refund is settled.
-        yield sale.at + (sale.paid_after if not sale.returned else timedelta(0))
+        yield self.office(sale.at + (sale.paid_after if not sale.returned else timedelta(0)))
         charges = [c for c in record.charges.filter(kind="charge").order_by("pk") if c.amount > 0]
         for charge in charges:
             charge.refresh_from_db()
@@ -1055,7 +1070,7 @@ class DemoRegister:
                 billing.record_payment(charge, paid_on=timezone.localdate(), by=clerk)
         if sale.invoice_after is None:
             return
-        yield timezone.now() + sale.invoice_after
+        yield self.office(timezone.now() + sale.invoice_after)
         for charge in charges:
             if not charge.corrections.exists():  # a returned device's charge was refunded
                 self.invoice(charge, unit, clerk)
@@ -1082,7 +1097,7 @@ class DemoRegister:
             taxpayer=taxpayer, starts_on=timezone.localdate(sale.at), by=clerk
         )
         self.counts["contracts"] += 1
-        yield sale.at + plan.sign_after
+        yield self.office(sale.at + plan.sign_after)
         if plan.contract == "draft":
             return
         if plan.contract == "refused":
@@ -1104,7 +1119,7 @@ class DemoRegister:
             self.counts["renewals"] += 1
             if rng.random() < 0.12:
                 return  # awaiting the user's signature
-            yield timezone.now() + timedelta(minutes=rng.randrange(5, 2000))
+            yield self.office(timezone.now() + timedelta(minutes=rng.randrange(5, 2000)))
             billing.sign_contract(contract, signed_on=timezone.localdate(), by=clerk)
             yield from self.maintenance(taxpayer, contract, plan, unit, clerk, rng)
 
@@ -1126,13 +1141,13 @@ class DemoRegister:
                 by=clerk,
             )
             self.counts["corrections"] += 1
-        if rng.random() < 0.1:
+        if rng.random() < 0.1 or (plan.unpaid_fee and contract.renewal_of_id is None):
             return  # not paid yet
-        yield timezone.now() + timedelta(hours=rng.randrange(0, 24 * 6))
+        yield self.office(timezone.now() + timedelta(hours=rng.randrange(0, 24 * 6)))
         billing.record_payment(charge, paid_on=timezone.localdate(), by=clerk)
         if rng.random() < 0.1:
             return
-        yield timezone.now() + timedelta(hours=rng.randrange(1, 24 * 4))
+        yield self.office(timezone.now() + timedelta(hours=rng.randrange(1, 24 * 4)))
         self.invoice(charge, unit, clerk)
 
     def held(self, taxpayer):
@@ -1204,7 +1219,7 @@ class DemoRegister:
             by=repairer,
         )
         self.counts["repairs"] += 1
-        yield timezone.now() + plan.repair_back_after
+        yield self.office(timezone.now() + plan.repair_back_after)
         device.refresh_from_db()
         move_device(
             device, DeviceStatus.IN_USE, on=timezone.localdate(), note="维修完成", by=repairer
