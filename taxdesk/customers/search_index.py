@@ -124,12 +124,10 @@ def name_ids(fragment: str, limit: int, using: str = "default") -> list[int] | N
             )
             return [row[0] for row in cursor.fetchall()]
     if connection.vendor == "postgresql":
-        from .models import Taxpayer
-
-        return list(
-            Taxpayer.objects.using(using)
-            .filter(name__icontains=fragment)
-            .order_by()
-            .values_list("pk", flat=True)[:limit]
-        )
+        # ILIKE on the column itself: the trigram index serves it. (Django's icontains writes
+        # UPPER(name) LIKE UPPER(…), which the index on name cannot serve.)
+        pattern = "%" + fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id FROM {TABLE} WHERE name ILIKE %s LIMIT %s", [pattern, limit])
+            return [row[0] for row in cursor.fetchall()]
     return None
