@@ -59,9 +59,13 @@ def phone_digits(text: str) -> str | None:
         raw = raw[3:]
     elif raw.startswith("0086"):
         raw = raw[4:]
-    if raw.isdigit() and raw.isascii() and len(raw) >= MIN_KEY:
-        return raw
-    return None
+    if not (raw.isdigit() and raw.isascii() and len(raw) >= MIN_KEY):
+        return None
+    if len(raw) > 8 and not (len(raw) == 11 and raw.startswith("1")) and raw[0] != "0":
+        # Nine digits or more that are neither a mobile nor a landline with its area code:
+        # a device serial or a taxpayer number, not a phone (its tail would match by chance).
+        return None
+    return raw
 
 
 def _ids_or_none(values) -> list[int] | None:
