@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from taxdesk.core import audit
+from taxdesk.core.errors import field_error as _field_error
 from taxdesk.core.scoping import ADD, CHANGE, DELETE, can, reach, scope_filter
 
 from .choices import (
@@ -52,10 +53,6 @@ REGISTER_FIELDS = EDITABLE_FIELDS + FIRST_ENTRY_FIELDS
 CONTACT_FIELDS = ("name", "role", "mobile", "landline")
 
 ENTRY_RULE = "INS-06"
-
-
-def _field_error(field: str, message: str, code: str, params=None) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code, params=params)})
 
 
 def _forbidden(message: str) -> ValidationError:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from taxdesk.core import audit
+from taxdesk.core.errors import field_error as _field_error
 from taxdesk.core.scoping import ADD, CHANGE, can, scope_filter
 
 from .choices import (
@@ -33,11 +34,6 @@ from .models import Device, DeviceEvent, StockBatch, WarrantyPolicy, validate_se
 MAX_SERIALS_PER_BATCH = 10_000
 # Rows per INSERT when a batch is written (well under SQLite's variable limit).
 BULK_SIZE = 500
-
-
-def _field_error(field: str, message: str, code: str) -> ValidationError:
-    # The code goes on the field's error: Django drops a code given next to a dict.
-    return ValidationError({field: ValidationError(message, code=code)})
 
 
 def _as_date(day, field: str) -> date:

@@ -18,6 +18,7 @@ from taxdesk.billing.pricing import device_price, require_schedule
 from taxdesk.clocks.actions import start_deadline, stop_deadline
 from taxdesk.clocks.models import Deadline
 from taxdesk.core import audit
+from taxdesk.core.errors import field_error as _field_error
 from taxdesk.core.models import ServiceUnit
 from taxdesk.core.scoping import ADD, scope_filter
 from taxdesk.customers.choices import TaxpayerStatus
@@ -25,10 +26,6 @@ from taxdesk.customers.choices import TaxpayerStatus
 from .choices import HELD_STATUSES, MAIN_DISKS, DeviceStatus, DeviceType
 from .models import Device, Sale, SaleLine
 from .warranty import warranty_end, warranty_years
-
-
-def _field_error(field: str, message: str, code: str) -> ValidationError:
-    return ValidationError({field: ValidationError(message, code=code)})
 
 
 def _check_seller(taxpayer, by) -> None:

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from taxdesk.core import audit
+from taxdesk.core.errors import field_error as _field_error
 from taxdesk.core.scoping import ADD, CHANGE, DELETE, scope_filter
 
 from .calendar import FIRST_YEAR, LAST_YEAR, WorkdayCalendar
@@ -17,11 +18,6 @@ from .models import CALENDAR_SCOPE, CalendarDay, CalendarYear
 from .store import bump_revision, year_data
 
 _RANGE_MARK = re.compile(r"\s*(?:\.\.|~|至)\s*")
-
-
-def _field_error(field: str, message: str, code: str) -> ValidationError:
-    """A field's error that keeps its code (Django drops a code given next to a dict)."""
-    return ValidationError({field: ValidationError(message, code=code)})
 
 
 def parse_dates(text: str, *, field: str) -> list[date]:
