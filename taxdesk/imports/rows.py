@@ -31,6 +31,7 @@ from taxdesk.core.choices import AuditSource
 from .columns import COLUMNS
 from .models import MAX_STORED_ERRORS
 from .sheets import SheetReader, cell_date, cell_text
+from .xlsx import UnreadableFile
 
 BATCH_SIZE = 1000
 MAX_ROWS = 300_000
@@ -317,6 +318,14 @@ def _report(progress, outcome, expected, last: list[float], force=False) -> None
         last[0] = now
 
 
+def _readable(rows: Iterator) -> Iterator:
+    """The reader's rows; a part of the file that cannot be parsed fails the whole job."""
+    try:
+        yield from rows
+    except UnreadableFile as exc:
+        raise FileProblem(_("The file cannot be read as an .xlsx workbook.")) from exc
+
+
 def check_file(
     job,
     importer: Importer,
@@ -357,7 +366,7 @@ def check_file(
             if outcome.errors.count:
                 return outcome
             importer.prepare()
-            for chunk in chunks(reader.rows(), BATCH_SIZE):
+            for chunk in chunks(_readable(reader.rows()), BATCH_SIZE):
                 if outcome.total + len(chunk) > MAX_ROWS:
                     raise FileProblem(
                         _("The file has more than %(max)s rows; split it into smaller files.")

@@ -1,9 +1,9 @@
-"""Reading and writing .xlsx files with openpyxl: the templates, the streaming row reader,
-cell values, and the error report.
+"""Reading and writing .xlsx files: the templates, the streaming row reader, cell values,
+and the error report.
 
-Reading uses ``load_workbook(read_only=True)``: rows are parsed one at a time from the zip,
-so memory does not grow with the file. Writing uses write-only workbooks, which spool rows to
-a temporary file.
+Reading uses the streaming reader of ``xlsx.py`` (values only, a row at a time from the zip,
+several times faster than openpyxl's read-only mode), so memory does not grow with the rows.
+Writing uses openpyxl's write-only workbooks, which spool rows to a temporary file.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
@@ -24,6 +24,7 @@ from openpyxl.utils.datetime import from_excel
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .columns import COLUMNS, SHEET_NAMES, Column
+from .xlsx import UnreadableFile, XlsxWorkbook
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Rows of the template that carry the drop-down lists.
@@ -120,18 +121,17 @@ class SheetReader:
 
     def __post_init__(self):
         self.columns = COLUMNS[self.kind]
-        self.workbook = load_workbook(self.file, read_only=True, data_only=True)
+        self.workbook = XlsxWorkbook(self.file)
         name = SHEET_NAMES[self.kind]
-        self.sheet = (
-            self.workbook[name] if name in self.workbook.sheetnames else self.workbook.worksheets[0]
-        )
-        max_row = self.sheet.max_row
-        self.expected_rows = max(max_row - 1, 0) if max_row else None
-        # Some writers store a wrong size; read what is there instead of trusting it.
-        self.sheet.reset_dimensions()
-        first = next(self.sheet.iter_rows(min_row=1, max_row=1, values_only=True), ())
+        self.sheet = name if name in self.workbook.sheetnames else self.workbook.sheetnames[0]
+        # Some writers declare no size (or a wrong one): the count is only for the progress.
+        last = self.workbook.dimension_rows(self.sheet)
+        self.expected_rows = max(last - 1, 0) if last else None
+        rows = self.workbook.rows(self.sheet)
+        header_row, values = next(rows, (0, []))
+        rows.close()
         by_header = {column.header: column for column in self.columns}
-        for index, value in enumerate(first):
+        for index, value in enumerate(values if header_row == 1 else ()):
             column = by_header.get(header_key(value))
             if column is None:
                 continue
@@ -147,12 +147,10 @@ class SheetReader:
         if self.width == 0:
             return
         positions = self.positions
-        for number, values in enumerate(
-            self.sheet.iter_rows(min_row=2, max_col=self.width, values_only=True), start=2
-        ):
+        for number, values in self.workbook.rows(self.sheet, min_row=2, max_col=self.width):
+            size = len(values)
             row = {
-                key: (values[index] if index < len(values) else None)
-                for key, index in positions.items()
+                key: (values[index] if index < size else None) for key, index in positions.items()
             }
             if all(v is None or (isinstance(v, str) and not v.strip()) for v in row.values()):
                 continue
@@ -163,10 +161,10 @@ class SheetReader:
 
 
 def is_readable_xlsx(file) -> bool:
-    """Whether openpyxl can open the file as a workbook (checked before a job is made)."""
+    """Whether the file opens as a workbook with a worksheet (checked before a job is made)."""
     try:
-        workbook = load_workbook(file, read_only=True)
-    except Exception:  # zip, XML and openpyxl errors all mean the same thing here
+        workbook = XlsxWorkbook(file)
+    except UnreadableFile:
         return False
     else:
         workbook.close()
