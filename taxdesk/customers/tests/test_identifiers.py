@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import phonenumbers
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from stdnum.cn import uscc
 
 from taxdesk.customers.identifiers import (
@@ -151,3 +154,42 @@ def test_not_a_phone_number_is_refused(typed):
     with pytest.raises(ValidationError) as caught:
         normalize_landline(typed)
     assert caught.value.code == "bad_phone"
+
+
+def _phonenumbers_verdict(raw: str) -> str | None:
+    """What phonenumbers alone says of a typed mobile: its 11 digits, or None."""
+    try:
+        parsed = phonenumbers.parse(raw, "CN")
+    except phonenumbers.NumberParseException:
+        return None
+    if (
+        parsed.country_code == 86
+        and phonenumbers.is_valid_number(parsed)
+        and phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.MOBILE
+    ):
+        return str(parsed.national_number)
+    return None
+
+
+@given(st.from_regex(r"\A1[0-9]{10}\Z") | st.from_regex(r"\A[0-9]{11}\Z"))
+@settings(max_examples=3000, deadline=None)
+def test_the_quick_mobile_check_agrees_with_phonenumbers(typed):
+    """11 typed digits skip phonenumbers' parser; the verdict must be the same."""
+    expected = _phonenumbers_verdict(typed)
+    try:
+        kept = normalize_mobile(typed)
+    except ValidationError:
+        kept = None
+    assert kept == expected
+
+
+def test_the_quick_mobile_check_agrees_on_every_prefix():
+    for prefix in range(1000, 2000):
+        for tail in ("0000000", "5555555", "9999999"):
+            typed = f"{prefix}{tail}"
+            expected = _phonenumbers_verdict(typed)
+            try:
+                kept = normalize_mobile(typed)
+            except ValidationError:
+                kept = None
+            assert kept == expected, typed
