@@ -143,16 +143,20 @@ def write_entry(
     user=None,
 ):
     """Append one entry to the trail."""
-    entry = build_entry(
-        action,
-        instance=instance,
-        model=model,
-        object_id=object_id,
-        object_repr=object_repr,
-        changes=changes,
-        unit_id=unit_id,
-        body_id=body_id,
-        user=user,
+    from .models import AuditEntry
+
+    entry = AuditEntry(
+        **build_entry(
+            action,
+            instance=instance,
+            model=model,
+            object_id=object_id,
+            object_repr=object_repr,
+            changes=changes,
+            unit_id=unit_id,
+            body_id=body_id,
+            user=user,
+        )
     )
     entry.save()
     return entry
@@ -170,9 +174,8 @@ def build_entry(
     body_id=None,
     user=None,
 ):
-    """An unsaved entry; bulk paths save many at once. Only this module writes AuditEntry."""
-    from .models import AuditEntry
-
+    """An entry's column values (by attribute name), to save one (:func:`write_entry`) or
+    many at once (:func:`_save_entries`). Only this module writes AuditEntry."""
     ctx = current()
     actor = user if user is not None else ctx.user
     if hasattr(actor, "resolve"):
@@ -185,17 +188,17 @@ def build_entry(
         object_id = instance.pk
         object_repr = str(instance)[:200]
         unit_id, body_id = instance.audit_tenants()
-    content_type = None
+    content_type_id = None
     if model is not None:
         from django.contrib.contenttypes.models import ContentType
 
-        content_type = ContentType.objects.get_for_model(model)
+        content_type_id = ContentType.objects.get_for_model(model).pk
         changes = _redacted(model, changes or {})
-    return AuditEntry(
+    return dict(
         action=action,
-        actor=actor,
+        actor_id=None if actor is None else actor.pk,
         actor_repr=str(actor)[:150] if actor is not None else "",
-        content_type=content_type,
+        content_type_id=content_type_id,
         object_id="" if object_id is None else str(object_id),
         object_repr=object_repr[:200],
         changes=changes or {},
@@ -210,16 +213,16 @@ def build_entry(
 # Of an entry's columns, these need the database's own form (a time, JSON, an address);
 # every other one is a plain text or number already.
 _PREPARED = frozenset({"at", "changes", "ip"})
-_BATCH = 1000
 
 
 def _save_entries(entries: list) -> None:
-    """Save entries of a bulk path as one prepared INSERT run over all of them.
+    """Save the entries of a bulk path at once: PostgreSQL's COPY, else one prepared INSERT
+    executed over all the rows.
 
     ``bulk_create`` compiles the SQL of every value of every row; for an import that was
-    most of its time. The statement here is built once and executed over the rows, inside
-    the caller's transaction. The entries are unsaved ``AuditEntry`` objects from
-    :func:`build_entry`; like those ``bulk_create`` saves on SQLite, they get no primary key.
+    most of its time. Here the columns are known and their values are plain or prepared
+    once per kind; everything runs inside the caller's transaction. ``entries`` are the
+    column values of :func:`build_entry`.
     """
     if not entries:
         return
@@ -229,34 +232,35 @@ def _save_entries(entries: list) -> None:
     meta = AuditEntry._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(meta.db_table),
-        ", ".join(quote(f.column) for f in fields),
-        ", ".join(["%s"] * len(fields)),
-    )
+    table = quote(meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
     now = timezone.now()
     prepared_now = meta.get_field("at").get_db_prep_save(now, connection)
     changes, ip = meta.get_field("changes"), meta.get_field("ip")
     plain = [(f.attname not in _PREPARED, f.attname) for f in fields]
     rows = []
     for entry in entries:
-        entry.at = now
         values = []
         for is_plain, attname in plain:
             if is_plain:
-                values.append(getattr(entry, attname))
+                values.append(entry[attname])
             elif attname == "at":
                 values.append(prepared_now)
             elif attname == "changes":
-                values.append(changes.get_db_prep_save(entry.changes, connection))
+                values.append(changes.get_db_prep_save(entry["changes"], connection))
             else:
-                values.append(
-                    None if entry.ip is None else ip.get_db_prep_save(entry.ip, connection)
-                )
+                address = entry["ip"]
+                values.append(None if address is None else ip.get_db_prep_save(address, connection))
         rows.append(values)
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), _BATCH):
-            cursor.executemany(sql, rows[start : start + _BATCH])
+        if connection.vendor == "postgresql":
+            # COPY: several times faster than row-by-row inserts for thousands of rows.
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for values in rows:
+                    copy.write_row(values)
+        else:
+            placeholders = ", ".join(["%s"] * len(fields))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
 
 
 class AuditedQuerySet(RestrictedQuerySet):
