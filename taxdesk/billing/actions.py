@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from taxdesk.core import audit
 from taxdesk.core.models import ServiceUnit
+from taxdesk.core.numbering import next_number
 from taxdesk.core.scoping import ADD, CHANGE, can, scope_filter
 from taxdesk.devices.choices import DeviceType
 
@@ -861,16 +862,9 @@ def refund_charge(charge: Charge, *, amount, reason: str, on: date, by) -> Charg
 
 # ----------------------------------------------------------------------------- contracts
 def _next_contract_number(service_unit, starts_on: date) -> str:
-    """HT-<unit code>-<year>-<00001>; the caller holds the unit's lock."""
+    """HT-<unit code>-<year>-<00001>."""
     prefix = f"HT-{service_unit.code}-{starts_on.year}-"
-    last = (
-        ServiceContract.objects.filter(number__startswith=prefix)
-        .order_by("-number")
-        .values_list("number", flat=True)
-        .first()
-    )
-    sequence = int(last[len(prefix) :]) + 1 if last else 1
-    return f"{prefix}{sequence:05d}"
+    return next_number(service_unit, prefix, width=5, issued=ServiceContract.objects.all())
 
 
 def _standard_fee(service_unit, day: date, field: str) -> Decimal:

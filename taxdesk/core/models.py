@@ -309,3 +309,27 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("audit entries cannot be deleted")
+
+
+class NumberSequence(models.Model):
+    """The last number a service unit issued in one series (e.g. its sales of a day), so the
+    next one is a single locked row instead of a search among the numbers already issued.
+    Bookkeeping behind audited records (the sale, the contract), not audited itself."""
+
+    service_unit = models.ForeignKey(
+        ServiceUnit, on_delete=models.CASCADE, related_name="+", verbose_name=_("service unit")
+    )
+    prefix = models.CharField(_("prefix"), max_length=40)
+    last = models.PositiveIntegerField(_("last number"), default=0)
+
+    class Meta:
+        verbose_name = _("number sequence")
+        verbose_name_plural = _("number sequences")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service_unit", "prefix"], name="number_sequence_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.prefix}{self.last}"

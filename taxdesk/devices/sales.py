@@ -20,6 +20,7 @@ from taxdesk.clocks.models import Deadline
 from taxdesk.core import audit
 from taxdesk.core.errors import field_error as _field_error
 from taxdesk.core.models import ServiceUnit
+from taxdesk.core.numbering import next_number
 from taxdesk.core.scoping import ADD, scope_filter
 from taxdesk.customers.choices import TaxpayerStatus
 
@@ -71,8 +72,7 @@ def _devices_for_sale(taxpayer, serials: list[str]) -> list[Device]:
 
 def _next_number(service_unit: ServiceUnit, day) -> str:
     prefix = f"XS{service_unit.pk:03d}-{day:%Y%m%d}-"
-    taken = Sale.objects.filter(number__startswith=prefix).count()
-    return f"{prefix}{taken + 1:04d}"
+    return next_number(service_unit, prefix, width=4, issued=Sale.objects.all())
 
 
 def _application(taxpayer, devices: list[Device], sold_at: datetime, extra: dict) -> dict:
