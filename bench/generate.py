@@ -40,6 +40,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchdb
 
+from taxdesk.core.management.words import (
+    BRAND_FIRST,
+    BRAND_SECOND,
+    GIVEN,
+    MOBILE_PREFIXES,
+    SURNAMES,
+    TRADES,
+)
+
 CHUNK = 20_000
 SEED = 1
 
@@ -56,46 +65,8 @@ CITIES = [
     ("台州", "3310", "0576"),
     ("丽水", "3311", "0578"),
 ]
+BRAND_CHARS = BRAND_FIRST + BRAND_SECOND
 DISTRICT_NAMES = ["城区", "东区", "西区", "南区", "北区", "开发区", "新区", "高新区"]
-BRAND_CHARS = "恒华鑫瑞金永宏天嘉博德汇新联远安富明星和达信源丰诚盛图成禾润通锐创航泰美辉祥瀚昌"
-TRADES = [
-    "科技",
-    "商贸",
-    "建材",
-    "餐饮管理",
-    "物流",
-    "服装",
-    "电子",
-    "医药",
-    "农业开发",
-    "印务",
-    "五金",
-    "文化传媒",
-    "贸易",
-    "机械",
-    "装饰工程",
-    "家具",
-    "纺织",
-    "食品",
-    "化工",
-    "汽车服务",
-    "广告",
-    "企业管理咨询",
-    "网络科技",
-    "信息技术",
-    "建筑工程",
-    "环保科技",
-    "教育咨询",
-    "酒店管理",
-    "物业管理",
-    "进出口",
-]
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林郑谢罗梁宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余"
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超霞平刚华文斌婷雪晨宇浩欣佳俊丹蕾"
-MOBILE_PREFIXES = (
-    "130 131 132 133 135 136 137 138 139 150 151 152 153 155 156 157 158 159 "
-    "177 180 181 182 183 186 187 188 189 198 199"
-).split()
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 ORG_SPACE = 31**7  # the 7 free characters of the organisation code
 ORG_STEP = 1_000_003  # coprime with 31: i → i·step mod 31^7 is one-to-one
