@@ -41,8 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchdb
 
 from taxdesk.core.management.words import (
-    BRAND_FIRST,
-    BRAND_SECOND,
+    BRAND_CHARS_WIDE,
     GIVEN,
     MOBILE_PREFIXES,
     SURNAMES,
@@ -65,7 +64,6 @@ CITIES = [
     ("台州", "3310", "0576"),
     ("丽水", "3311", "0578"),
 ]
-BRAND_CHARS = BRAND_FIRST + BRAND_SECOND
 DISTRICT_NAMES = ["城区", "东区", "西区", "南区", "北区", "开发区", "新区", "高新区"]
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 ORG_SPACE = 31**7  # the 7 free characters of the organisation code
@@ -192,7 +190,7 @@ class Generator:
         rng = self.rng
         while True:
             city = rng.choice(CITIES)[0]
-            brand = rng.choice(BRAND_CHARS) + rng.choice(BRAND_CHARS)
+            brand = rng.choice(BRAND_CHARS_WIDE) + rng.choice(BRAND_CHARS_WIDE)
             trade = rng.choice(TRADES)
             suffix = "股份有限公司" if rng.random() < 0.1 else "有限公司"
             yield f"{city}{brand}{trade}{suffix}"

@@ -50,7 +50,8 @@ def build_file(rows: int) -> Path:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(benchdb.ROOT))
-    from bench.generate import BRAND_CHARS, MOBILE_PREFIXES, TRADES, org_code
+    from bench.generate import MOBILE_PREFIXES, TRADES, org_code
+    from taxdesk.core.management.words import BRAND_CHARS_WIDE
     from taxdesk.imports.columns import COLUMNS, SHEET_NAMES
 
     columns = COLUMNS["taxpayers"]
@@ -61,7 +62,7 @@ def build_file(rows: int) -> Path:
     today = date.today()
     for i in range(rows):
         body = f"91330106{org_code(i + 7_000_000)}"
-        brand = rng.choice(BRAND_CHARS) + rng.choice(BRAND_CHARS)
+        brand = rng.choice(BRAND_CHARS_WIDE) + rng.choice(BRAND_CHARS_WIDE)
         values = {
             "number": body + uscc.calc_check_digit(body),
             "name": f"杭州{brand}{rng.choice(TRADES)}有限公司",

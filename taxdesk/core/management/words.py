@@ -113,3 +113,18 @@ MOBILE_PREFIXES = [
     "198",
     "199",
 ]
+
+# A wider set of 字号 characters, for registers of a province's size: two of them make about
+# 40,000 different 字号, so a name fragment finds about as many taxpayers in 1,000,000 as a
+# real register's would (drawn from the 40 characters of BRAND_FIRST and BRAND_SECOND, each
+# 字号 and trade would repeat some twenty times in a million).
+BRAND_CHARS_WIDE = "".join(
+    dict.fromkeys(
+        "安百邦宝北贝博彩灿昌超晨诚驰崇楚创春纯达大丹道德迪鼎东都多恩尔方飞丰峰福富港高格"
+        "冠光广贵国海瀚浩禾合和弘红宏鸿华环辉汇惠吉佳嘉建江杰捷金锦晶京精景久聚骏凯康科可"
+        "坤蓝朗乐雷力立丽利联良林凌龙隆路伦罗茂美萌民名明铭南宁诺欧鹏品平普奇启千谦强乔勤"
+        "青清庆秋全仁荣锐瑞润森尚胜圣盛世仕首舒顺思松泰腾天通同拓万旺威伟维文稳沃祥翔欣新"
+        "鑫信星兴雄旭轩雅亚扬阳耀业一亿益逸银英盈永优友宇雨玉元源远跃云运泽展长兆哲振正志"
+        "智中众卓梓紫"
+    )
+)
