@@ -34,7 +34,7 @@ import re
 from django.db.models import Q
 
 from .identifiers import normalize_number
-from .search_index import name_ids
+from .search_index import MIN_TRIGRAM, name_ids
 
 ID_LIMIT = 1000
 MIN_KEY = 4
@@ -126,6 +126,9 @@ def name_taxpayer_ids(fragment: str) -> list[int] | Q:
     ids = name_ids(fragment, ID_LIMIT + 1)
     if ids is None or len(ids) > ID_LIMIT:
         return Q(name__icontains=fragment)
+    if len(fragment) < MIN_TRIGRAM:
+        # The pair index finds names holding the pair; the name itself is the judge.
+        return Q(pk__in=ids, name__icontains=fragment)
     return ids
 
 

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from taxdesk.core.scoping import VIEW
 from taxdesk.customers import queries, search_index
 from taxdesk.customers.filtersets import TaxpayerFilterSet
 from taxdesk.customers.models import Taxpayer
@@ -169,6 +170,33 @@ def test_the_name_index_follows_renames_and_deletes(world):
     assert search_index.name_ids("鸿蒙软件", 10) == [world.hz.pk]
 
 
+def test_two_characters_are_found_through_the_pair_index(world):
+    if search_index.name_ids("华为", 10) is None:
+        pytest.skip("no pair index on this database")
+    gone = make_taxpayer(world.unit_a, name="华为（待删）")
+    assert set(search_index.name_ids("华为", 10)) == {world.hz.pk, world.other.pk, gone.pk}
+    assert set(search_index.name_ids("ab", 10)) == {world.nb.pk}  # any case
+    assert search_index.name_ids("为科", 10) is not None
+    # One character, or a pair with punctuation, is left to the scoped query.
+    assert search_index.name_ids("华", 10) is None
+    assert search_index.name_ids("（演", 10) is None
+    Taxpayer.objects.filter(pk=world.hz.pk).update(name="杭州鸿蒙软件有限公司")
+    Taxpayer.objects.filter(pk=gone.pk).delete()
+    assert search_index.name_ids("华为", 10) == [world.other.pk]
+    assert search_index.name_ids("鸿蒙", 10) == [world.hz.pk]
+    added = make_taxpayer(world.unit_a, name="华为")
+    assert set(search_index.name_ids("华为", 10)) == {world.other.pk, added.pk}
+
+
+def test_a_pair_is_checked_against_the_name(world):
+    """The pair index only narrows; the name decides (a pair of the index never brings a
+    name without the fragment)."""
+    scoped = Taxpayer.objects.restrict(world.sales_a, VIEW)
+    assert {t.name for t in search(scoped, "华为")} == {"杭州华为科技有限公司"}
+    assert {t.name for t in search(scoped, "为杭")} == set()
+    assert {t.name for t in search(scoped, "Ab")} == {"宁波ABC贸易有限公司"}
+
+
 @pytest.mark.skipif(not SQLITE, reason="the SQLite name index is kept by triggers")
 def test_the_sqlite_name_index_comes_back_after_a_table_rebuild(world):
     with connection.cursor() as cursor:
@@ -208,6 +236,12 @@ def test_each_key_is_looked_up_through_an_index(world):
             f"EXPLAIN QUERY PLAN SELECT rowid FROM {search_index.FTS_TABLE} "
             f"WHERE {search_index.FTS_TABLE} MATCH %s",
             ['"华为科"'],
+        )
+        assert "VIRTUAL TABLE INDEX" in str(cursor.fetchall())
+        cursor.execute(
+            f"EXPLAIN QUERY PLAN SELECT rowid FROM {search_index.BIGRAM_TABLE} "
+            f"WHERE {search_index.BIGRAM_TABLE} MATCH %s",
+            ['"华为"'],
         )
         assert "VIRTUAL TABLE INDEX" in str(cursor.fetchall())
 
