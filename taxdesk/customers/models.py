@@ -135,7 +135,7 @@ class Contact(AuditedModel):
     taxpayer = models.ForeignKey(
         Taxpayer, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("taxpayer")
     )
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(_("full name"), max_length=50)
     role = models.CharField(
         _("role"), max_length=10, choices=ContactRole.choices, default=ContactRole.CLERK
     )
