@@ -42,6 +42,14 @@ _context: contextvars.ContextVar[AuditContext | None] = contextvars.ContextVar(
 )
 
 
+# The supervision body of each service unit a block has written for, remembered for the
+# outermost acting() block (a unit does not change body in the middle of an action); outside
+# one, nothing is remembered.
+_unit_bodies: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "taxdesk_audit_unit_bodies", default=None
+)
+
+
 def current() -> AuditContext:
     return _context.get() or _EMPTY
 
@@ -64,8 +72,27 @@ def acting(user, source: str | None = None):
         values["source"] = source
     if not current().request_id:
         values["request_id"] = uuid.uuid4().hex
-    with context(**values) as ctx:
-        yield ctx
+    bodies = _unit_bodies.set({}) if _unit_bodies.get() is None else None
+    try:
+        with context(**values) as ctx:
+            yield ctx
+    finally:
+        if bodies is not None:
+            _unit_bodies.reset(bodies)
+
+
+def _body_of_unit(unit_id: int) -> int | None:
+    remembered = _unit_bodies.get()
+    if remembered is not None and unit_id in remembered:
+        return remembered[unit_id]
+    from .models import ServiceUnit
+
+    body_id = (
+        ServiceUnit.objects.filter(pk=unit_id).values_list("supervision_body_id", flat=True).first()
+    )
+    if remembered is not None:
+        remembered[unit_id] = body_id
+    return body_id
 
 
 # Values stored as they are (most of a snapshot): checked first, by exact type.
@@ -361,13 +388,7 @@ class AuditedModel(models.Model):
         unit_id = getattr(self, "service_unit_id", None)
         body_id = getattr(self, "supervision_body_id", None)
         if body_id is None and unit_id is not None:
-            from .models import ServiceUnit
-
-            body_id = (
-                ServiceUnit.objects.filter(pk=unit_id)
-                .values_list("supervision_body_id", flat=True)
-                .first()
-            )
+            body_id = _body_of_unit(unit_id)
         return unit_id, body_id
 
 

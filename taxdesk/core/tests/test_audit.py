@@ -477,3 +477,24 @@ def test_history_page_of_a_unit_shows_its_entries(cast, client_for):
     # Another unit's history does not show this change.
     other = client_for(cast.root).get(f"/history/core.serviceunit/{cast.unit_b.pk}/")
     assert "滨江区 88 号" not in other.content.decode()
+
+
+def test_a_units_body_is_looked_up_once_per_action(cast):
+    """Entries of records that know only their unit carry the unit's body; within one
+    acting() block the body is read once per unit, outside it every time."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from taxdesk.core.audit import _body_of_unit
+
+    with CaptureQueriesContext(connection) as outside:
+        assert _body_of_unit(cast.unit_a.pk) == cast.body_x.pk
+        assert _body_of_unit(cast.unit_a.pk) == cast.body_x.pk
+    assert len(outside.captured_queries) == 2
+    with audit.acting(cast.admin_a), CaptureQueriesContext(connection) as inside:
+        for _ in range(3):
+            assert _body_of_unit(cast.unit_a.pk) == cast.body_x.pk
+            assert _body_of_unit(cast.unit_c.pk) == cast.body_y.pk
+        with audit.acting(cast.root):  # nested: the same action
+            assert _body_of_unit(cast.unit_a.pk) == cast.body_x.pk
+    assert len(inside.captured_queries) == 2
