@@ -26,7 +26,7 @@ import logging
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import partial
-from threading import Thread
+from threading import Lock, Thread
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -187,6 +187,10 @@ def _progress(job_id: int, outcome: Outcome, expected: int | None) -> None:
     ImportJob._base_manager.filter(pk=job_id).update(**values)
 
 
+_frozen_runs = 0
+_frozen_lock = Lock()
+
+
 @contextmanager
 def _long_lived_objects_frozen():
     """Leave the objects alive before a run out of the garbage collector's passes during it.
@@ -194,14 +198,22 @@ def _long_lived_objects_frozen():
     A run allocates millions of short-lived objects; each full pass of the collector walks
     every tracked object, and most of them are the code and Django's registries, which live
     as long as the process. Frozen (``gc.freeze``), they are skipped: a fifth of the time of a
-    100,000-row import. They are unfrozen afterwards, so nothing is kept beyond the run.
+    100,000-row import. The freeze is the process's, so runs overlapping in threads share it:
+    the first to start freezes, the last to end unfreezes, and nothing is kept beyond them.
     """
-    gc.collect()
-    gc.freeze()
+    global _frozen_runs
+    with _frozen_lock:
+        if _frozen_runs == 0:
+            gc.collect()
+            gc.freeze()
+        _frozen_runs += 1
     try:
         yield
     finally:
-        gc.unfreeze()
+        with _frozen_lock:
+            _frozen_runs -= 1
+            if _frozen_runs == 0:
+                gc.unfreeze()
 
 
 def run_job(job_id: int, phase: str) -> str:

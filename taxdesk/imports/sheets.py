@@ -123,7 +123,8 @@ class SheetReader:
         self.columns = COLUMNS[self.kind]
         self.workbook = XlsxWorkbook(self.file)
         name = SHEET_NAMES[self.kind]
-        self.sheet = name if name in self.workbook.sheetnames else self.workbook.sheetnames[0]
+        sheets = self.workbook.worksheet_names
+        self.sheet = name if name in sheets else sheets[0]
         # Some writers declare no size (or a wrong one): the count is only for the progress.
         last = self.workbook.dimension_rows(self.sheet)
         self.expected_rows = max(last - 1, 0) if last else None

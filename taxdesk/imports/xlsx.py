@@ -14,17 +14,36 @@ to be at hand for any row).
 
 from __future__ import annotations
 
-import datetime
 import posixpath
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from xml.etree.ElementTree import ParseError, iterparse
 
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
-from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
+from openpyxl.utils.datetime import (
+    CALENDAR_MAC_1904,
+    CALENDAR_WINDOWS_1900,
+    from_excel,
+    from_ISO8601,
+)
 
 _RELATIONSHIPS = "http://schemas.openxmlformats.org/package/2006/relationships"
+# What reading a damaged or unusual package can raise: zip, inflate, XML and value errors, an
+# encrypted member (RuntimeError), a compression zipfile lacks (NotImplementedError).
+_BROKEN = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    ParseError,
+    KeyError,
+    ValueError,
+    IndexError,
+    OSError,
+    RuntimeError,
+    NotImplementedError,
+)
 _OFFICE_DOCUMENT = "officeDocument"
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _COLUMN = re.compile(r"[A-Za-z]+")
@@ -81,7 +100,8 @@ class XlsxWorkbook:
                 raise UnreadableFile("the workbook part is missing")
             self._dir = posixpath.dirname(workbook_path)
             targets = self._relationships(workbook_path)
-            self.sheets: list[tuple[str, str]] = []
+            # (name, path, kind): kind "worksheet", or "chartsheet" and the like.
+            self.sheets: list[tuple[str, str, str]] = []
             self.epoch = CALENDAR_WINDOWS_1900
             styles_path = strings_path = None
             for _event, element in iterparse(self.archive.open(workbook_path)):
@@ -90,7 +110,7 @@ class XlsxWorkbook:
                     rel = next((v for k, v in element.attrib.items() if _local(k) == "id"), None)
                     target = targets.get(rel)
                     if target is not None and target[1] in names:
-                        self.sheets.append((element.get("name", ""), target[1]))
+                        self.sheets.append((element.get("name", ""), target[1], target[0]))
                 elif tag == "workbookPr" and element.get("date1904") in ("1", "true"):
                     self.epoch = CALENDAR_MAC_1904
             for kind, path in targets.values():
@@ -98,19 +118,20 @@ class XlsxWorkbook:
                     styles_path = path
                 elif kind == "sharedStrings":
                     strings_path = path
-            if not self.sheets:
+            if not self.worksheet_names:
                 raise UnreadableFile("the workbook has no worksheet")
             self._strings_path = strings_path if strings_path in names else None
             self._strings: list[str] | None = None
             self.date_styles, self.duration_styles = self._styles(
                 styles_path if styles_path in names else None
             )
-        except (zipfile.BadZipFile, ParseError, KeyError, ValueError, OSError) as exc:
+        except _BROKEN as exc:
             raise UnreadableFile(str(exc)) from exc
 
     @property
-    def sheetnames(self) -> list[str]:
-        return [name for name, _path in self.sheets]
+    def worksheet_names(self) -> list[str]:
+        """The names of the sheets that hold cells (not chart sheets), in the file's order."""
+        return [name for name, _path, kind in self.sheets if kind == "worksheet"]
 
     def close(self) -> None:
         self.archive.close()
@@ -157,14 +178,18 @@ class XlsxWorkbook:
             return frozenset(), frozenset()
         custom: dict[int, str] = {}
         formats: list[int] = []
-        in_cell_xfs = False
+        # Only the formats of <numFmts> and the styles of <cellXfs> count: conditional formats
+        # (<dxfs>) have number formats of their own, whose ids may repeat the cells' ones.
+        in_cell_xfs = in_num_fmts = False
         for event, element in iterparse(self.archive.open(path), events=("start", "end")):
             tag = _local(element.tag)
             if tag == "cellXfs":
                 in_cell_xfs = event == "start"
+            elif tag == "numFmts":
+                in_num_fmts = event == "start"
             elif event != "end":
                 continue
-            elif tag == "numFmt":
+            elif tag == "numFmt" and in_num_fmts:
                 custom[int(element.get("numFmtId", "0"))] = element.get("formatCode", "")
             elif tag == "xf" and in_cell_xfs:
                 formats.append(int(element.get("numFmtId", "0")))
@@ -213,7 +238,7 @@ class XlsxWorkbook:
         return None
 
     def _path(self, sheet: str) -> str:
-        for name, path in self.sheets:
+        for name, path, _kind in self.sheets:
             if name == sheet:
                 return path
         raise KeyError(sheet)
@@ -240,7 +265,7 @@ class XlsxWorkbook:
                     if parent is None or element.tag != row_tag:
                         continue
                     given = element.get("r")
-                    row_number = int(given) if given else row_number + 1
+                    row_number = int(float(given)) if given else row_number + 1
                     if row_number >= min_row:
                         values: list = []
                         column = -1
@@ -261,7 +286,7 @@ class XlsxWorkbook:
                             values[column] = value
                         yield row_number, values
                     parent.clear()
-        except (ParseError, zipfile.BadZipFile, ValueError, IndexError, OSError) as exc:
+        except _BROKEN as exc:
             raise UnreadableFile(str(exc)) from exc
 
 
@@ -278,7 +303,7 @@ def _cell_value(cell, strings, dates, durations, epoch, v_tag, is_tag, t_tag, r_
     if kind == "n":
         number = float(raw) if any(ch in raw for ch in ".eE") else int(raw)
         style = cell.get("s")
-        if style is not None and int(style) in dates:
+        if style and int(style) in dates:
             try:
                 return from_excel(number, epoch, timedelta=int(style) in durations)
             except (OverflowError, ValueError):
@@ -288,7 +313,7 @@ def _cell_value(cell, strings, dates, durations, epoch, v_tag, is_tag, t_tag, r_
         return raw.strip() in ("1", "true")
     if kind == "d":
         try:
-            return datetime.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            return from_ISO8601(raw)
         except ValueError:
             return raw
     return _unescape(raw)  # "str" (a formula's text), "e" (an error such as #N/A)

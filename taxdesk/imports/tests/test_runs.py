@@ -82,3 +82,21 @@ def test_embedded_default_runs_in_a_background_thread(transactional_db, cast, me
     started[0].join(timeout=60)
     assert not started[0].is_alive()
     assert ImportJob.objects.get(pk=job.pk).state == "validated"
+
+
+def test_overlapping_runs_keep_the_collector_frozen_until_the_last_ends():
+    import gc
+
+    from taxdesk.imports.actions import _long_lived_objects_frozen
+
+    assert gc.get_freeze_count() == 0
+    first = _long_lived_objects_frozen()
+    second = _long_lived_objects_frozen()
+    first.__enter__()
+    frozen = gc.get_freeze_count()
+    assert frozen > 0
+    second.__enter__()
+    first.__exit__(None, None, None)  # the first run ends while the second goes on
+    assert gc.get_freeze_count() >= frozen
+    second.__exit__(None, None, None)
+    assert gc.get_freeze_count() == 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import io
 import zipfile
+import zlib
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -138,7 +139,7 @@ def test_inline_and_rich_strings_and_cells_without_references():
     ]
     workbook = XlsxWorkbook(package(sheet, strings=strings))
     assert workbook.dimension_rows("数据") == 3
-    assert workbook.sheetnames == ["数据"]
+    assert workbook.worksheet_names == ["数据"]
 
 
 def test_dates_by_style_custom_format_and_1904_calendar():
@@ -198,3 +199,72 @@ def test_broken_sheet_xml_is_reported_while_reading():
     workbook = XlsxWorkbook(file)
     with pytest.raises(UnreadableFile):
         list(workbook.rows("数据"))
+
+
+def test_a_chart_sheet_before_the_data_is_skipped():
+    from openpyxl.chart import BarChart, Reference
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Sheet1"
+    sheet.append(["纳税人识别号", "名称"])
+    sheet.append(["x", "y"])
+    chart_sheet = workbook.create_chartsheet("图表", 0)
+    chart = BarChart()
+    chart.add_data(Reference(sheet, min_col=1, min_row=1, max_row=2))
+    chart_sheet.add_chart(chart)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    buffer.seek(0)
+    assert XlsxWorkbook(buffer).worksheet_names == ["Sheet1"]
+    buffer.seek(0)
+    assert rows_of(buffer, "Sheet1")[0] == (1, ["纳税人识别号", "名称"])
+
+
+def test_number_formats_of_conditional_formats_do_not_make_dates():
+    from openpyxl.formatting.rule import Rule
+    from openpyxl.styles.differential import DifferentialStyle
+    from openpyxl.styles.numbers import NumberFormat
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "数据"
+    sheet.append(["纳税人识别号", "金额"])
+    sheet.append(["x", 45000])
+    sheet["B2"].number_format = "0.000"
+    # openpyxl gives the conditional format's number format the same id (164).
+    style = DifferentialStyle(numFmt=NumberFormat(numFmtId=164, formatCode="yyyy-mm-dd"))
+    sheet.conditional_formatting.add("C1:C10", Rule(type="expression", dxf=style, formula=["1"]))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    buffer.seek(0)
+    assert rows_of(buffer)[1] == (2, ["x", 45000])
+
+
+def test_forms_other_writers_use_for_styles_rows_and_iso_dates():
+    sheet = (
+        "<sheetData><row r='1.0'><c r='A1' s=''><v>7</v></c>"
+        "<c r='B1' t='d'><v>2025-09-26T08:30:00Z</v></c>"
+        "<c r='C1' t='d'><v>2025-09-26</v></c><c r='D1' t='d'><v>10:20:30</v></c>"
+        "</row></sheetData>"
+    )
+    ((number, values),) = rows_of(package(sheet))
+    assert number == 1
+    assert values[0] == 7
+    assert values[1] == datetime.datetime(2025, 9, 26, 8, 30)
+    assert values[2] in (datetime.date(2025, 9, 26), datetime.datetime(2025, 9, 26))
+    assert values[3] == datetime.time(10, 20, 30)
+
+
+def test_a_damaged_member_is_an_unreadable_file():
+    """Compressed bytes that do not inflate (zlib's own error) are reported as any
+    unreadable file, not as a crash."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/workbook.xml", "<workbook>" + "".join(map(str, range(3000))))
+    data = bytearray(buffer.getvalue())
+    start = data.index(b"xl/workbook.xml") + len("xl/workbook.xml")  # the local header's name
+    data[start + 8 : start + 24] = b"\xff" * 16  # inside the deflate stream right after it
+    with pytest.raises(UnreadableFile) as caught:
+        XlsxWorkbook(io.BytesIO(bytes(data)))
+    assert isinstance(caught.value.__cause__, zlib.error)
