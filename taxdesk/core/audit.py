@@ -281,8 +281,12 @@ def _save_entries(entries: list) -> None:
         rows.append(values)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # COPY: several times faster than row-by-row inserts for thousands of rows.
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            # COPY: several times faster than row-by-row inserts for thousands of rows. It
+            # goes to the driver's cursor, so Django's error types are restored here.
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            ):
                 for values in rows:
                     copy.write_row(values)
         else:

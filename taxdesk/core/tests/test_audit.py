@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DataError, connection, transaction
 from django.db.models import F
 from django.test import Client
 from django.utils import timezone
@@ -246,6 +246,29 @@ def test_bulk_create_records_each_row(cast):
         assert entry.changes["name"] == [None, taxpayer.name]
         assert entry.changes["service_unit"] == [None, cast.unit_a.pk]
         assert entry.unit_id == cast.unit_a.pk and entry.body_id == cast.body_x.pk
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite does not limit lengths")
+def test_a_bulk_path_entry_that_does_not_fit_is_djangos_data_error(cast):
+    """Entries of bulk paths are copied in with the driver's COPY; its errors still reach
+    callers as Django's own types, and the write is undone with them."""
+    before = Taxpayer.objects.count()
+    with (
+        pytest.raises(DataError),
+        audit.acting(cast.sales_a),
+        audit.context(request_id="r" * 80),
+    ):
+        Taxpayer.objects.bulk_create(
+            [
+                Taxpayer(
+                    number="91330100MAB000009X",
+                    name="过长请求号的企业",
+                    service_unit=cast.unit_a,
+                    supervision_body=cast.body_x,
+                )
+            ]
+        )
+    assert Taxpayer.objects.count() == before
 
 
 def test_cascade_delete_records_the_children(cast):
