@@ -128,7 +128,7 @@ def _fields(model) -> tuple[tuple[str, str], ...]:
 
 def _snapshot_of(model, attrs: dict) -> dict:
     # Secret fields keep their value here (in memory only), so that a change of a password
-    # is seen; write_entry() redacts them before anything is stored.
+    # is seen; build_entry() redacts them before anything is stored.
     get = attrs.get
     return {name: _plain(get(attname)) for name, attname in _fields(model)}
 
@@ -157,34 +157,11 @@ def _diff(before: dict, after: dict) -> dict:
     }
 
 
-def write_entry(
-    action: str,
-    *,
-    instance=None,
-    model=None,
-    object_id=None,
-    object_repr="",
-    changes=None,
-    unit_id=None,
-    body_id=None,
-    user=None,
-):
-    """Append one entry to the trail."""
+def write_entry(action: str, **details):
+    """Append one entry to the trail (``details`` as :func:`build_entry` takes them)."""
     from .models import AuditEntry
 
-    entry = AuditEntry(
-        **build_entry(
-            action,
-            instance=instance,
-            model=model,
-            object_id=object_id,
-            object_repr=object_repr,
-            changes=changes,
-            unit_id=unit_id,
-            body_id=body_id,
-            user=user,
-        )
-    )
+    entry = AuditEntry(**build_entry(action, **details))
     entry.save()
     return entry
 

@@ -97,6 +97,7 @@ def test_overlapping_runs_keep_the_collector_frozen_until_the_last_ends():
     assert frozen > 0
     second.__enter__()
     first.__exit__(None, None, None)  # the first run ends while the second goes on
-    assert gc.get_freeze_count() >= frozen
+    # Still frozen (a frozen object that dies leaves the count, so it may be a little less).
+    assert gc.get_freeze_count() > frozen // 2
     second.__exit__(None, None, None)
     assert gc.get_freeze_count() == 0
