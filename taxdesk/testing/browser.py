@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import pytest
+from django.db import connections
 
 from taxdesk.testing.cast import PASSWORD, World, build_world
 
@@ -118,7 +119,13 @@ def chromium() -> Iterator[Chromium]:
 def browser(chromium) -> Iterator[object]:
     """The session's Chromium, awake for this test (request it before any database fixture)."""
     with chromium.awake() as browser:
-        yield browser
+        try:
+            yield browser
+        finally:
+            # While awake, Django keeps the test's connections apart from the ones it closes
+            # when the test database is dropped (they are stored per event-loop context):
+            # close them here, or PostgreSQL refuses to drop a database still in use.
+            connections.close_all()
 
 
 @pytest.fixture
