@@ -45,6 +45,11 @@ _BROKEN = (
     NotImplementedError,
 )
 _OFFICE_DOCUMENT = "officeDocument"
+# Built-in number formats whose codes the file does not carry because they depend on the
+# reader's locale; in the Chinese one (as in Japanese and Korean) all are dates or times,
+# e.g. 31 yyyy"年"m"月"d"日", 57 yyyy"年"m"月", 32 h"时"mm"分" (ECMA-376, 18.8.30). A date
+# typed in a Chinese Excel often has one of them; openpyxl does not know them.
+_EAST_ASIAN_DATES = frozenset(range(27, 37)) | frozenset(range(50, 59))
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _COLUMN = re.compile(r"[A-Za-z]+")
 
@@ -196,7 +201,7 @@ class XlsxWorkbook:
         dates, durations = set(), set()
         for index, format_id in enumerate(formats):
             code = custom.get(format_id) or BUILTIN_FORMATS.get(format_id, "General")
-            if is_date_format(code):
+            if is_date_format(code) or (format_id in _EAST_ASIAN_DATES and format_id not in custom):
                 dates.add(index)
             if is_timedelta_format(code):
                 durations.add(index)

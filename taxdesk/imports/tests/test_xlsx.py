@@ -268,3 +268,25 @@ def test_a_damaged_member_is_an_unreadable_file():
     with pytest.raises(UnreadableFile) as caught:
         XlsxWorkbook(io.BytesIO(bytes(data)))
     assert isinstance(caught.value.__cause__, zlib.error)
+
+
+def test_dates_in_the_formats_of_a_chinese_excel():
+    """Built-in formats 27–36 and 50–58 (yyyy"年"m"月"d"日" and the like) are dates and times
+    whose codes a Chinese Excel leaves out of the file."""
+    styles = (
+        '<cellXfs count="4"><xf numFmtId="0"/><xf numFmtId="31"/><xf numFmtId="57"/>'
+        '<xf numFmtId="32"/></cellXfs>'
+    )
+    sheet = (
+        "<sheetData><row r='1'>"
+        "<c r='A1' s='1'><v>45926</v></c><c r='B1' s='2'><v>45901</v></c>"
+        "<c r='C1' s='3'><v>0.4375</v></c><c r='D1'><v>45926</v></c>"
+        "</row></sheetData>"
+    )
+    ((_number, values),) = rows_of(package(sheet, styles=styles))
+    assert values == [
+        datetime.datetime(2025, 9, 26),
+        datetime.datetime(2025, 9, 1),
+        datetime.time(10, 30),
+        45926,
+    ]
