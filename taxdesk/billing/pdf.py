@@ -8,29 +8,22 @@ TRN-01, MNT-09).
 from __future__ import annotations
 
 from datetime import date
-from io import BytesIO
-from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import (
     KeepTogether,
     Paragraph,
-    SimpleDocTemplate,
     Spacer,
     Table,
     TableStyle,
 )
 
+from taxdesk.core.pdf import FONT, a4_pdf, paragraph
+
 from .capitals import rmb_capitals
 from .choices import ContractState
-
-FONT = "STSong-Light"  # a CID font every PDF reader has: no font file to ship
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 
 TITLE = ParagraphStyle("title", fontName=FONT, fontSize=18, leading=24, alignment=1)
 NUMBER = ParagraphStyle("number", fontName=FONT, fontSize=10, leading=14, alignment=2)
@@ -45,7 +38,7 @@ WARRANTY_YEARS = 3  # 财税〔2012〕15号
 
 
 def _p(text, style=BODY) -> Paragraph:
-    return Paragraph(escape(str(text or "")), style)
+    return paragraph(text, style)
 
 
 def _day(value: date | None) -> str:
@@ -82,18 +75,6 @@ def contract_pdf(contract) -> bytes:
     """Render a contract (draft, signed or refused) from its record."""
     unit = contract.service_unit
     taxpayer = contract.taxpayer
-    buffer = BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=20 * mm,
-        rightMargin=20 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
-        title=f"发票税控系统技术服务合同 {contract.number}",
-        author=unit.name,
-        subject=taxpayer.name,
-    )
     story = [
         _p("发票税控系统技术服务合同", TITLE),
         Spacer(1, 2 * mm),
@@ -178,8 +159,14 @@ def contract_pdf(contract) -> bytes:
     )
     signatures.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM")]))
     story += [Spacer(1, 4 * mm), KeepTogether([signatures])]
-    doc.build(story)
-    return buffer.getvalue()
+    return a4_pdf(
+        story,
+        side_mm=20,
+        top_mm=15,
+        title=f"发票税控系统技术服务合同 {contract.number}",
+        author=unit.name,
+        subject=taxpayer.name,
+    )
 
 
 def contract_filename(contract) -> str:

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from io import BytesIO
-
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
-FONT = "STSong-Light"  # a CID font every PDF reader has: no font file to ship
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+from taxdesk.core.pdf import FONT, a4_pdf, paragraph
 
 TITLE = ParagraphStyle("title", fontName=FONT, fontSize=16, leading=22, alignment=1)
 BODY = ParagraphStyle("body", fontName=FONT, fontSize=10.5, leading=15)
@@ -21,8 +15,7 @@ SMALL = ParagraphStyle("small", fontName=FONT, fontSize=9, leading=13)
 
 
 def _p(text, style=BODY) -> Paragraph:
-    safe = (str(text or "")).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return Paragraph(safe, style)
+    return paragraph(text, style)
 
 
 def application_form_pdf(sale) -> bytes:
@@ -33,17 +26,6 @@ def application_form_pdf(sale) -> bytes:
     contacts = "；".join(
         f"{c['name']}（{c['role']}）{c.get('mobile') or ''} {c.get('landline') or ''}".strip()
         for c in taxpayer.get("contacts", [])
-    )
-    buffer = BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=18 * mm,
-        rightMargin=18 * mm,
-        topMargin=18 * mm,
-        bottomMargin=18 * mm,
-        title="发票税控系统用户使用申请表",
-        author=unit.get("name", ""),
     )
     rows = [
         [
@@ -132,5 +114,10 @@ def application_form_pdf(sale) -> bytes:
             SMALL,
         ),
     ]
-    doc.build(story)
-    return buffer.getvalue()
+    return a4_pdf(
+        story,
+        side_mm=18,
+        top_mm=18,
+        title="发票税控系统用户使用申请表",
+        author=unit.get("name", ""),
+    )
