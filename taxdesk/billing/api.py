@@ -56,18 +56,7 @@ class FeeScheduleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = FeeSchedule
-        fields = [
-            "id",
-            "service_unit",
-            "service_unit_name",
-            "name",
-            "valid_from",
-            "valid_to",
-            "supervision_approval",
-            "tax_approval",
-            "approved_on",
-            "items",
-        ]
+        fields = ["id", "service_unit", "service_unit_name", *actions.SCHEDULE_FIELDS, "items"]
         read_only_fields = fields
 
 
