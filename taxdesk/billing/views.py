@@ -16,7 +16,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
-from taxdesk.core.generic import ObjectDetailView, ObjectListView, ScopedMixin, history_url
+from taxdesk.core.generic import (
+    ObjectDetailView,
+    ObjectListView,
+    ScopedMixin,
+    history_url,
+    object_for,
+)
 from taxdesk.core.models import ServiceUnit
 from taxdesk.core.scoping import ADD, CHANGE, VIEW, can, scope_filter
 
@@ -68,10 +74,7 @@ class _Changeable(ScopedMixin, View):
     action = CHANGE
 
     def get_object(self, pk):
-        obj = get_object_or_404(self.base_queryset().restrict(self.request.user, VIEW), pk=pk)
-        if not can(self.request.user, CHANGE, obj):
-            raise PermissionDenied
-        return obj
+        return object_for(self.request.user, self.base_queryset(), pk)
 
 
 class _Adding(ScopedMixin, View):

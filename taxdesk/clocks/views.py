@@ -1,14 +1,14 @@
 """Pages of the clocks: a unit's open clocks by due time, one clock with its pauses."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
-from taxdesk.core.generic import ObjectDetailView, ObjectListView, ScopedMixin
-from taxdesk.core.scoping import CHANGE, VIEW
+from taxdesk.core.generic import ObjectDetailView, ObjectListView, ScopedMixin, object_for
+from taxdesk.core.scoping import CHANGE
 
 from .actions import pause_deadline, resume_deadline
 from .filtersets import DeadlineFilterSet
@@ -63,10 +63,7 @@ class _DeadlineActionView(ScopedMixin, View):
     action = CHANGE
 
     def _deadline(self, pk):
-        deadline = get_object_or_404(Deadline.objects.restrict(self.request.user, VIEW), pk=pk)
-        if not self.get_queryset().filter(pk=pk).exists():
-            raise PermissionDenied
-        return deadline
+        return object_for(self.request.user, Deadline.objects.all(), pk)
 
 
 class DeadlinePauseView(_DeadlineActionView):

@@ -10,7 +10,7 @@ import json
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.views.generic import DetailView, TemplateView
@@ -32,6 +32,15 @@ class ScopedMixin(LoginRequiredMixin):
         if self.model is None:
             raise ImproperlyConfigured(f"{type(self).__name__} names no model")
         return self.base_queryset().restrict(self.request.user, self.action)
+
+
+def object_for(user, queryset, pk, action: str = CHANGE):
+    """The record ``pk`` of ``queryset`` for ``action`` by ``user``: out of the user's scope it
+    is a 404, visible but not open to the action a 403."""
+    obj = get_object_or_404(queryset.restrict(user, VIEW), pk=pk)
+    if not can(user, action, obj):
+        raise PermissionDenied
+    return obj
 
 
 def _encode(values) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
@@ -17,7 +17,7 @@ from .actions import update_service_unit
 from .choices import UNIT_ROLES, Role
 from .filtersets import AuditEntryFilterSet, ServiceUnitFilterSet
 from .forms import ServiceUnitSettingsForm
-from .generic import ObjectDetailView, ObjectListView, ScopedMixin
+from .generic import ObjectDetailView, ObjectListView, ScopedMixin, object_for
 from .models import AuditEntry, ServiceUnit
 from .scoping import CHANGE
 
@@ -90,11 +90,7 @@ class ServiceUnitEditView(ScopedMixin, View):
     template_name = "core/unit_edit.html"
 
     def _unit(self, pk):
-        # Visible but not changeable is a refusal; invisible is a 404.
-        unit = get_object_or_404(ServiceUnit.objects.restrict(self.request.user), pk=pk)
-        if not self.get_queryset().filter(pk=pk).exists():
-            raise PermissionDenied
-        return unit
+        return object_for(self.request.user, ServiceUnit.objects.all(), pk)
 
     def get(self, request, pk):
         unit = self._unit(pk)

@@ -8,14 +8,14 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
 from taxdesk.core.choices import Role
-from taxdesk.core.generic import ObjectDetailView, ObjectListView
-from taxdesk.core.scoping import ADD, CHANGE, DELETE, VIEW, can, scope_filter
+from taxdesk.core.generic import ObjectDetailView, ObjectListView, object_for
+from taxdesk.core.scoping import ADD, CHANGE, DELETE, scope_filter
 
 from . import actions
 from .choices import InvoiceType, TaxpayerStatus
@@ -163,26 +163,12 @@ class _TaxpayerWriteView(LoginRequiredMixin, View):
     """Out of scope is a 404; visible but not changeable is a 403."""
 
     def get_taxpayer(self, pk, action=CHANGE) -> Taxpayer:
-        taxpayer = get_object_or_404(
-            Taxpayer.objects.restrict(self.request.user, VIEW).select_related(
-                "service_unit", "tax_office"
-            ),
-            pk=pk,
-        )
-        if not can(self.request.user, action, taxpayer):
-            raise PermissionDenied
-        return taxpayer
+        taxpayers = Taxpayer.objects.select_related("service_unit", "tax_office")
+        return object_for(self.request.user, taxpayers, pk, action)
 
     def get_contact(self, pk, action=CHANGE) -> Contact:
-        contact = get_object_or_404(
-            Contact.objects.restrict(self.request.user, VIEW).select_related(
-                "taxpayer", "taxpayer__service_unit"
-            ),
-            pk=pk,
-        )
-        if not can(self.request.user, action, contact):
-            raise PermissionDenied
-        return contact
+        contacts = Contact.objects.select_related("taxpayer", "taxpayer__service_unit")
+        return object_for(self.request.user, contacts, pk, action)
 
 
 class TaxpayerCreateView(_TaxpayerWriteView):

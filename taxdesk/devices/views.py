@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -15,7 +15,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from taxdesk.core.choices import Role
-from taxdesk.core.generic import ObjectDetailView, ObjectListView, ScopedMixin
+from taxdesk.core.generic import ObjectDetailView, ObjectListView, ScopedMixin, object_for
 from taxdesk.core.models import ServiceUnit
 from taxdesk.core.scoping import ADD, CHANGE, VIEW, scope_filter
 from taxdesk.customers.models import Taxpayer
@@ -137,10 +137,7 @@ class _DeviceChangeView(ScopedMixin, View):
     action = CHANGE
 
     def _device(self, pk) -> Device:
-        device = get_object_or_404(Device.objects.restrict(self.request.user, VIEW), pk=pk)
-        if not self.get_queryset().filter(pk=pk).exists():
-            raise PermissionDenied
-        return device
+        return object_for(self.request.user, Device.objects.all(), pk)
 
 
 class DeviceMoveView(_DeviceChangeView):
