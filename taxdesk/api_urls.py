@@ -9,8 +9,8 @@ from taxdesk.clocks.api import DeadlineViewSet
 from taxdesk.core.api.views import ServiceUnitViewSet, TokenView, me
 from taxdesk.customers.api import ContactViewSet, TaxpayerViewSet
 from taxdesk.devices.api import DeviceViewSet, StockBatchViewSet, WarrantyPolicyViewSet
-from taxdesk.devices.sale_api import SaleViewSet
 from taxdesk.imports.api import ImportJobViewSet
+from taxdesk.sales.api import SaleViewSet
 from taxdesk.workdays.api import CalendarDayViewSet, CalendarYearViewSet, day_info
 
 router = DefaultRouter()

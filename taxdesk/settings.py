@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "taxdesk.customers",
     "taxdesk.devices",
     "taxdesk.billing",
+    "taxdesk.sales",
     "taxdesk.imports",
 ]
 

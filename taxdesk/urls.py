@@ -8,7 +8,7 @@ urlpatterns = [
     path("calendar/", include("taxdesk.workdays.urls")),
     path("taxpayers/", include("taxdesk.customers.urls")),
     path("devices/", include("taxdesk.devices.urls")),
-    path("sales/", include("taxdesk.devices.sale_urls")),
+    path("sales/", include("taxdesk.sales.urls")),
     path("billing/", include("taxdesk.billing.urls")),
     path("imports/", include("taxdesk.imports.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

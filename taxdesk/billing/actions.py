@@ -287,18 +287,9 @@ def _check_no_overlap(service_unit, valid_from, valid_to, exclude_pk=None) -> No
 
 
 def schedule_in_use(schedule: FeeSchedule) -> bool:
-    """Whether a charge or a sale already used the schedule's prices."""
-    if Charge.objects.filter(item__schedule=schedule).exists():
-        return True
-    from taxdesk.devices.models import SaleLine
-
-    sales = SaleLine.objects.filter(
-        sale__service_unit_id=schedule.service_unit_id,
-        sale__sold_on__date__gte=schedule.valid_from,
-    )
-    if schedule.valid_to is not None:
-        sales = sales.filter(sale__sold_on__date__lte=schedule.valid_to)
-    return sales.exists()
+    """Whether a charge already used the schedule's prices (a sale charges every device it
+    sells, at the schedule's item, so a sale's use is a charge too)."""
+    return Charge.objects.filter(item__schedule=schedule).exists()
 
 
 def create_fee_schedule(
@@ -562,28 +553,7 @@ def _device_price(taxpayer, schedule, device):
             _("The price of %(device)s was already charged.") % {"device": device},
             "already_charged",
         )
-    from taxdesk.devices.models import SaleLine
-
-    line = SaleLine.objects.filter(device=device).first()
-    if line is not None:
-        # The sale priced it from the schedule in force then (half price for a second set).
-        item = _priced(
-            lambda: pricing.fee_item(schedule, FeeKind.DEVICE, device.device_type), "device"
-        )
-        return pricing.Price(item, line.list_price, line.price, line.price_note)
-    # The second set: the taxpayer already holds another device of this type (as a sale
-    # decides it, devices.sales.sell_devices).
-    from taxdesk.devices.choices import HELD_STATUSES
-
-    second_set = (
-        taxpayer.devices.filter(device_type=device.device_type, status__in=HELD_STATUSES)
-        .exclude(pk=device.pk)
-        .exists()
-    )
-    return _priced(
-        lambda: pricing.device_price(schedule, device.device_type, second_set=second_set),
-        "device",
-    )
+    return _priced(lambda: pricing.device_charge_price(schedule, taxpayer, device), "device")
 
 
 def _repair_price(schedule, item):
@@ -603,6 +573,39 @@ def _repair_price(schedule, item):
     return pricing.Price(current, current.amount, current.amount)
 
 
+def charge_sold_devices(
+    *, taxpayer, devices, service_date: date, by, sale
+) -> list[tuple[pricing.Price, Charge]]:
+    """Charge the devices of one sale (INS-05), each with the price it was sold at.
+
+    The prices come from the schedule in force on the sale date and are decided together
+    (``pricing.set_prices``: a second set at half price). Pricing errors are the schedule's
+    own ("no_schedule", "no_price"): the sale reports them as they are.
+    """
+    service_unit = taxpayer.service_unit
+    _check_add(by, Charge, service_unit)
+    with transaction.atomic(), audit.acting(by):
+        schedule = pricing.require_schedule(service_unit, service_date)
+        prices = pricing.set_prices(schedule, taxpayer, devices)
+        charges = [
+            Charge.objects.create(
+                service_unit=service_unit,
+                taxpayer=taxpayer,
+                kind=ChargeKind.CHARGE,
+                fee_kind=FeeKind.DEVICE,
+                item=price.item,
+                description=f"{device.get_device_type_display()} {device.serial}"
+                + (f"（{price.note}）" if price.note else ""),
+                amount=price.amount,
+                service_date=service_date,
+                device=device,
+                sale=sale,
+            )
+            for device, price in zip(devices, prices, strict=True)
+        ]
+    return list(zip(prices, charges, strict=True))
+
+
 def create_charge(
     *,
     taxpayer,
@@ -619,7 +622,7 @@ def create_charge(
 
     The amount always comes from the schedule (pricing.py), never from the user. A
     maintenance fee needs a signed contract covering the day or a recorded refusal (INS-07).
-    Whether work is free under warranty is decided before, by devices.warranty.decide_charge.
+    Whether work is free under warranty is decided before, by pricing.decide_charge.
     """
     service_unit = taxpayer.service_unit
     _check_add(by, Charge, service_unit)

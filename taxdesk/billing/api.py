@@ -5,18 +5,18 @@ become 400s in the API's one error shape)."""
 from __future__ import annotations
 
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from taxdesk.core.api.fields import ScopedRelatedField
 from taxdesk.core.api.viewsets import ScopedGenericViewSet
 from taxdesk.core.models import ServiceUnit
 from taxdesk.core.scoping import CHANGE
 from taxdesk.customers.models import Taxpayer
 from taxdesk.devices.choices import DeviceType
-from taxdesk.devices.models import Device, Sale
+from taxdesk.devices.models import Device
 
 from . import actions
 from .choices import FeeKind
@@ -24,22 +24,6 @@ from .filtersets import ChargeFilterSet, ContractFilterSet, FeeScheduleFilterSet
 from .models import Charge, FeeItem, FeeSchedule, ServiceContract
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
-    """A related record the caller may see; anything else is "does not exist"."""
-
-    def __init__(self, model, action="view", **kwargs):
-        self.model = model
-        self.scope_action = action
-        super().__init__(**kwargs)
-
-    def get_queryset(self):
-        request = self.context.get("request")
-        if request is None:
-            return self.model.objects.none()
-        return self.model.objects.restrict(request.user, self.scope_action)
 
 
 # ------------------------------------------------------------------------- fee schedules
@@ -177,7 +161,7 @@ class ChargeCreateSerializer(serializers.Serializer):
         default=None,
         help_text="Default for a maintenance fee: the contract covering the service date.",
     )
-    sale = ScopedRelatedField(Sale, required=False, allow_null=True, default=None)
+    sale = ScopedRelatedField("sales.Sale", required=False, allow_null=True, default=None)
     item = ScopedRelatedField(
         FeeItem, required=False, allow_null=True, default=None, help_text="A repair item."
     )

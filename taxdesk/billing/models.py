@@ -256,7 +256,7 @@ class Charge(AuditedModel):
         verbose_name=_("device"),
     )
     sale = models.ForeignKey(
-        "devices.Sale",
+        "sales.Sale",
         null=True,
         blank=True,
         on_delete=models.PROTECT,

@@ -98,7 +98,8 @@ class TaxpayerDetailView(ObjectDetailView):
     def get_context_data(self, **kwargs):
         from taxdesk.billing.models import Charge, ServiceContract
         from taxdesk.clocks.models import Deadline
-        from taxdesk.devices.models import Device, Sale
+        from taxdesk.devices.models import Device
+        from taxdesk.sales.models import Sale
 
         context = super().get_context_data(**kwargs)
         user = self.request.user

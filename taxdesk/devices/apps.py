@@ -4,4 +4,4 @@ from django.utils.translation import gettext_lazy as _
 
 class DevicesConfig(AppConfig):
     name = "taxdesk.devices"
-    verbose_name = _("Devices and sales")
+    verbose_name = _("Devices")

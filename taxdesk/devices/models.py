@@ -1,4 +1,4 @@
-"""The device register: stock, devices and their lifecycle, sales and warranty."""
+"""The device register: stock, devices and their lifecycle, warranty policies."""
 
 from __future__ import annotations
 
@@ -97,53 +97,6 @@ class StockBatch(AuditedModel):
         return f"{self.delivery_note} ({self.get_device_type_display()})"
 
 
-class Sale(AuditedModel):
-    """One sale of devices to a taxpayer (发售), with its application form's contents (INS-05)."""
-
-    service_unit = models.ForeignKey(
-        "core.ServiceUnit",
-        on_delete=models.PROTECT,
-        related_name="sales",
-        verbose_name=_("service unit"),
-    )
-    taxpayer = models.ForeignKey(
-        "customers.Taxpayer",
-        on_delete=models.PROTECT,
-        related_name="sales",
-        verbose_name=_("taxpayer"),
-    )
-    number = models.CharField(_("sale no."), max_length=40, unique=True)
-    sold_on = models.DateTimeField(_("sold at"))
-    sold_by = models.ForeignKey(
-        "core.User",
-        null=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("sold by"),
-    )
-    # The 《发票税控系统用户使用申请表》 as filled at the sale (a snapshot for printing).
-    application = models.JSONField(_("application form"), default=dict, blank=True)
-
-    scope = Scope(
-        unit="service_unit",
-        body="service_unit__supervision_body",
-        tax_office="taxpayer__tax_office",
-        taxpayer="taxpayer",
-        editors=frozenset({Role.UNIT_ADMIN, Role.SALES_CLERK}),
-    )
-
-    class Meta:
-        verbose_name = _("sale")
-        verbose_name_plural = _("sales")
-        ordering = ["-sold_on", "-id"]
-
-    def __str__(self):
-        return self.number
-
-    def get_absolute_url(self):
-        return reverse("sales:sale_detail", args=[self.pk])
-
-
 class Device(AuditedModel):
     """A tax-control device (税控专用设备): where it is in its lifecycle and whose it is."""
 
@@ -175,8 +128,9 @@ class Device(AuditedModel):
         related_name="devices",
         verbose_name=_("taxpayer"),
     )
+    # The sale that sold it: by label, the sales app sits above this one.
     sale = models.ForeignKey(
-        Sale,
+        "sales.Sale",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -293,35 +247,3 @@ class DeviceEvent(AuditedModel):
 
     def audit_tenants(self):
         return self.device.audit_tenants()
-
-
-class SaleLine(AuditedModel):
-    """A device on a sale, at the schedule's price or half of it for a second set."""
-
-    sale = models.ForeignKey(
-        Sale, on_delete=models.CASCADE, related_name="lines", verbose_name=_("sale")
-    )
-    device = models.OneToOneField(
-        Device, on_delete=models.PROTECT, related_name="sale_line", verbose_name=_("device")
-    )
-    list_price = models.DecimalField(_("list price"), max_digits=12, decimal_places=2)
-    price = models.DecimalField(_("price"), max_digits=12, decimal_places=2)
-    price_note = models.CharField(_("price note"), max_length=100, blank=True)
-
-    scope = Scope(
-        unit="sale__service_unit",
-        body="sale__service_unit__supervision_body",
-        tax_office="sale__taxpayer__tax_office",
-        taxpayer="sale__taxpayer",
-    )
-
-    class Meta:
-        verbose_name = _("sale line")
-        verbose_name_plural = _("sale lines")
-        ordering = ["sale", "id"]
-
-    def __str__(self):
-        return f"{self.sale} {self.device}"
-
-    def audit_tenants(self):
-        return self.sale.audit_tenants()

@@ -1,5 +1,5 @@
 """Pages of the device register: devices and their lifecycle, stock batches and receiving,
-the unit's warranty policy. (The sale pages are in ``sale_views.py``.)"""
+the unit's warranty policy. (The sale pages are in the sales app.)"""
 
 from __future__ import annotations
 

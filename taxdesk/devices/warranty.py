@@ -1,4 +1,4 @@
-"""The one function that decides whether work on a device is free or charged (MNT-13, REP-04).
+"""Warranty: how long it lasts and whether work on a device is free (MNT-13, REP-04).
 
 Under warranty (quality defects, 3 years from the sale unless the unit sets otherwise) the work
 is free; damage caused by people (人为因素) is charged; out of warranty the approved fee
@@ -7,15 +7,9 @@ schedule in force on the service date applies, shown to the user, with a formal 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.utils.translation import gettext as _
-
-from taxdesk.billing.choices import FeeKind
-from taxdesk.billing.models import FeeItem
 
 from .choices import RepairCause
 from .models import Device, WarrantyPolicy
@@ -43,68 +37,23 @@ def warranty_end(sold_on: date, years: int) -> date:
     return anniversary - timedelta(days=1)
 
 
-@dataclass(frozen=True)
-class ChargeDecision:
-    free: bool
-    reason: str
-    fee_kinds: tuple[str, ...] = ()
-    items: list[FeeItem] = field(default_factory=list)
+def warranty_reason(device: Device, on: date, cause: str) -> tuple[bool, str]:
+    """Whether work on ``device`` on ``on`` for ``cause`` is free, and why (MNT-13, REP-04).
 
-
-# The work a charge decision is asked about: walk-in repair (REP-04), on-site service (MNT-13).
-CHARGEABLE_WORK = (FeeKind.REPAIR, FeeKind.ONSITE)
-
-
-def decide_charge(
-    device: Device,
-    on: date,
-    cause: str,
-    *,
-    work: str = FeeKind.REPAIR,
-) -> ChargeDecision:
-    """Free or charged, and which fee items apply, for ``work`` on ``device`` on ``on``.
-
-    ``cause`` is a :class:`RepairCause`; ``work`` is FeeKind.REPAIR (walk-in repair) or
-    FeeKind.ONSITE (on-site service). MNT-13 / REP-04: a quality defect under warranty is
-    free; damage caused by people, or any work after the warranty, is charged at the items of
-    the approved schedule in force on ``on`` for this work and this device's type (items
-    named for no type apply to every type). A charge with no approved item to charge is
-    refused rather than made free by omission.
+    A quality defect under warranty is free; damage caused by people, or any work after the
+    warranty, is charged (``billing.pricing.decide_charge`` adds the schedule's items).
     """
-    from taxdesk.billing.pricing import require_schedule
-
     if cause not in RepairCause.values:
         raise ValueError(f"not a repair cause: {cause!r}")
-    if work not in CHARGEABLE_WORK:
-        raise ValueError(f"not chargeable work: {work!r}")
     under_warranty = device.under_warranty(on)
     if under_warranty and cause == RepairCause.QUALITY:
-        return ChargeDecision(
-            True,
-            _("Under warranty until %(day)s: free of charge.") % {"day": device.warranty_until},
-        )
-    schedule = require_schedule(device.service_unit, on)
-    items = list(
-        schedule.items.filter(kind=work)
-        .filter(Q(device_type=device.device_type) | Q(device_type=""))
-        .order_by("name", "id")
-    )
-    if not items:
-        raise ValidationError(
-            _("The fee schedule “%(schedule)s” has no approved item for %(work)s of a %(type)s.")
-            % {
-                "schedule": schedule,
-                "work": FeeKind(work).label,
-                "type": device.get_device_type_display(),
-            },
-            code="no_price",
-        )
-    if under_warranty:
-        reason = _("Damage caused by people is charged even under warranty.")
-    elif device.warranty_until is None:
-        reason = _("The device has no recorded sale, so no warranty: charged.")
-    else:
-        reason = _("Warranty ended on %(day)s: charged by the approved schedule.") % {
+        return True, _("Under warranty until %(day)s: free of charge.") % {
             "day": device.warranty_until
         }
-    return ChargeDecision(False, reason, (work,), items)
+    if under_warranty:
+        return False, _("Damage caused by people is charged even under warranty.")
+    if device.warranty_until is None:
+        return False, _("The device has no recorded sale, so no warranty: charged.")
+    return False, _("Warranty ended on %(day)s: charged by the approved schedule.") % {
+        "day": device.warranty_until
+    }

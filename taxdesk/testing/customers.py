@@ -123,7 +123,7 @@ def make_charge(taxpayer, description="技术维护费", amount="280.00"):
 
 
 def make_sale(taxpayer, number=None):
-    from taxdesk.devices.models import Sale
+    from taxdesk.sales.models import Sale
 
     return Sale.objects.create(
         service_unit=taxpayer.service_unit,

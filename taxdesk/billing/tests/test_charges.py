@@ -269,7 +269,7 @@ def test_device_price_first_and_second_set(cast, fees):
 
 
 def test_a_sold_device_keeps_the_price_of_its_sale(cast, fees):
-    from taxdesk.devices.models import Sale, SaleLine
+    from taxdesk.sales.models import Sale, SaleLine
 
     device = make_device(cast.unit_a, taxpayer=cast.pa1)
     sale = Sale.objects.create(

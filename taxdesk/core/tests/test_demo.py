@@ -22,8 +22,9 @@ from taxdesk.customers.choices import TaxpayerStatus
 from taxdesk.customers.identifiers import normalize_mobile, validate_taxpayer_number
 from taxdesk.customers.models import Taxpayer, TaxpayerChange
 from taxdesk.devices.choices import DeviceStatus, DeviceType
-from taxdesk.devices.models import Device, Sale, SaleLine, validate_serial
+from taxdesk.devices.models import Device, validate_serial
 from taxdesk.imports.models import ImportJob
+from taxdesk.sales.models import Sale, SaleLine
 
 SIZE = 40
 

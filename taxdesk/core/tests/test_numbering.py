@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from taxdesk.core.models import NumberSequence
 from taxdesk.core.numbering import next_number
-from taxdesk.devices.models import Sale
+from taxdesk.sales.models import Sale
 
 PREFIX = "XS900-20260926-"
 

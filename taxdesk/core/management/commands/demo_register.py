@@ -68,7 +68,7 @@ from taxdesk.customers.choices import (
 from taxdesk.devices.actions import move_device, receive_stock
 from taxdesk.devices.choices import DeviceStatus, DeviceType
 from taxdesk.devices.models import Device
-from taxdesk.devices.sales import sell_devices
+from taxdesk.sales.actions import sell_devices
 from taxdesk.workdays.store import current_calendar
 
 DEFAULT_TAXPAYERS = 2000

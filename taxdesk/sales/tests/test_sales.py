@@ -15,9 +15,10 @@ from taxdesk.billing.models import Charge, FeeItem, FeeSchedule
 from taxdesk.clocks.models import Deadline
 from taxdesk.customers.choices import TaxpayerStatus
 from taxdesk.devices.choices import DeviceStatus, DeviceType
-from taxdesk.devices.models import Device, Sale
-from taxdesk.devices.pdf import application_form_pdf
-from taxdesk.devices.sales import sell_devices
+from taxdesk.devices.models import Device
+from taxdesk.sales.actions import sell_devices
+from taxdesk.sales.models import Sale
+from taxdesk.sales.pdf import application_form_pdf
 
 SH = ZoneInfo("Asia/Shanghai")
 SOLD_AT = datetime(2025, 9, 26, 15, 30, tzinfo=SH)  # a Friday

@@ -8,8 +8,8 @@ from rest_framework.response import Response
 from taxdesk.core.api.viewsets import ScopedGenericViewSet
 from taxdesk.customers.models import Taxpayer
 
+from .actions import sell_devices
 from .models import Sale, SaleLine
-from .sales import sell_devices
 
 
 class SaleLineSerializer(serializers.ModelSerializer):

@@ -12,17 +12,17 @@ from taxdesk.core.generic import ObjectDetailView, ObjectListView, ScopedMixin
 from taxdesk.core.scoping import ADD, scope_filter
 from taxdesk.customers.models import Taxpayer
 
+from .actions import sell_devices
+from .forms import SaleForm
 from .models import Sale
 from .pdf import application_form_pdf
-from .sale_forms import SaleForm
-from .sales import sell_devices
 
 
 class SaleListView(ObjectListView):
     model = Sale
     ordering = ("-sold_on", "-id")
-    template_name = "devices/sale_list.html"
-    partial_template_name = "devices/partials/sale_table.html"
+    template_name = "sales/sale_list.html"
+    partial_template_name = "sales/partials/sale_table.html"
 
     def base_queryset(self):
         return Sale.objects.select_related("taxpayer", "service_unit", "sold_by")
@@ -30,7 +30,7 @@ class SaleListView(ObjectListView):
 
 class SaleDetailView(ObjectDetailView):
     model = Sale
-    template_name = "devices/sale_detail.html"
+    template_name = "sales/sale_detail.html"
 
     def base_queryset(self):
         return Sale.objects.select_related("taxpayer", "service_unit", "sold_by")
@@ -53,7 +53,7 @@ class SaleCreateView(ScopedMixin, View):
     """Sell devices to one taxpayer (the sales clerk's form)."""
 
     model = Taxpayer
-    template_name = "devices/sale_form.html"
+    template_name = "sales/sale_form.html"
 
     def _taxpayer(self, pk):
         taxpayer = get_object_or_404(Taxpayer.objects.restrict(self.request.user), pk=pk)

@@ -30,7 +30,8 @@ from taxdesk.clocks.choices import ClockStatus
 from taxdesk.clocks.models import Deadline
 from taxdesk.customers.models import Taxpayer
 from taxdesk.devices.choices import DeviceStatus, DeviceType
-from taxdesk.devices.models import Device, Sale, SaleLine
+from taxdesk.devices.models import Device
+from taxdesk.sales.models import Sale, SaleLine
 from taxdesk.testing.billing import make_schedule
 from taxdesk.testing.browser import (  # fixtures, imported to be registered here
     browser,

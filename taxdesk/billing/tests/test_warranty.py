@@ -10,11 +10,13 @@ from django.core.exceptions import ValidationError
 from django.utils import translation
 
 from taxdesk.billing.choices import FeeKind
+from taxdesk.billing.pricing import decide_charge
 from taxdesk.devices.actions import set_warranty_policy
 from taxdesk.devices.choices import DeviceType, RepairCause
 from taxdesk.devices.models import Device
-from taxdesk.devices.warranty import decide_charge, warranty_end, warranty_years
+from taxdesk.devices.warranty import warranty_end, warranty_years
 from taxdesk.testing.devices import hand_over, make_schedule, receive
+from taxdesk.testing.devices import schedules as schedules  # a fixture
 
 
 # --------------------------------------------------------------------------- the end date

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import sale_views
+from . import views as sale_views
 
 app_name = "sales"
 

@@ -12,9 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from taxdesk.billing.choices import ChargeKind, FeeKind
-from taxdesk.billing.models import Charge
-from taxdesk.billing.pricing import device_price, require_schedule
+from taxdesk.billing.actions import charge_sold_devices
 from taxdesk.clocks.actions import start_deadline, stop_deadline
 from taxdesk.clocks.models import Deadline
 from taxdesk.core import audit
@@ -23,10 +21,11 @@ from taxdesk.core.models import ServiceUnit
 from taxdesk.core.numbering import next_number
 from taxdesk.core.scoping import ADD, scope_filter
 from taxdesk.customers.choices import TaxpayerStatus
+from taxdesk.devices.choices import MAIN_DISKS, DeviceStatus, DeviceType
+from taxdesk.devices.models import Device
+from taxdesk.devices.warranty import warranty_end, warranty_years
 
-from .choices import HELD_STATUSES, MAIN_DISKS, DeviceStatus, DeviceType
-from .models import Device, Sale, SaleLine
-from .warranty import warranty_end, warranty_years
+from .models import Sale, SaleLine
 
 
 def _check_seller(taxpayer, by) -> None:
@@ -110,7 +109,7 @@ def sell_devices(
     second set and costs half. INS-05: the application form is filled from the records.
     INS-06: the new user's entry clock starts at the sale.
     """
-    from .actions import move_device
+    from taxdesk.devices.actions import move_device
 
     if timezone.is_naive(sold_at):
         raise _field_error("sold_at", _("The sale time must carry a time zone."), "naive")
@@ -126,12 +125,6 @@ def sell_devices(
         # Serialise sales of one unit: the number sequence and the stock checks.
         unit = ServiceUnit.objects.select_for_update().get(pk=taxpayer.service_unit_id)
         devices = _devices_for_sale(taxpayer, serials)
-        schedule = require_schedule(unit, sold_on)
-        held = dict.fromkeys(DeviceType.values, 0)
-        for device_type in taxpayer.devices.filter(status__in=HELD_STATUSES).values_list(
-            "device_type", flat=True
-        ):
-            held[device_type] += 1
         sale = Sale.objects.create(
             service_unit=unit,
             taxpayer=taxpayer,
@@ -140,11 +133,10 @@ def sell_devices(
             sold_by=by,
             application=_application(taxpayer, devices, sold_at, application or {}),
         )
-        for device in devices:
-            price = device_price(
-                schedule, device.device_type, second_set=held[device.device_type] > 0
-            )
-            held[device.device_type] += 1
+        priced = charge_sold_devices(
+            taxpayer=taxpayer, devices=devices, service_date=sold_on, by=by, sale=sale
+        )
+        for device, (price, _charge) in zip(devices, priced, strict=True):
             move_device(
                 device,
                 DeviceStatus.SOLD,
@@ -165,19 +157,6 @@ def sell_devices(
                 price=price.amount,
                 price_note=price.note,
             )
-            Charge.objects.create(
-                service_unit=unit,
-                taxpayer=taxpayer,
-                kind=ChargeKind.CHARGE,
-                fee_kind=FeeKind.DEVICE,
-                item=price.item,
-                description=f"{device.get_device_type_display()} {device.serial}"
-                + (f"（{price.note}）" if price.note else ""),
-                amount=price.amount,
-                service_date=sold_on,
-                device=device,
-                sale=sale,
-            )
         _pair_in_sale(devices, by)
         _start_entry_clock(taxpayer, unit, sold_at, by)
     return sale
@@ -185,7 +164,7 @@ def sell_devices(
 
 def _pair_in_sale(devices: list[Device], by) -> None:
     """A sale of one main disk and one reporting disk pairs them (unless either is paired)."""
-    from .actions import pair_reporting_disk
+    from taxdesk.devices.actions import pair_reporting_disk
 
     mains = [d for d in devices if d.device_type in MAIN_DISKS]
     reporting = [d for d in devices if d.device_type == DeviceType.REPORTING_DISK]

@@ -1,0 +1,1 @@
+from taxdesk.testing.devices import fleet, schedules  # noqa: F401  (fixtures)
