@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchdb
 
-from taxdesk.core.management.words import (
+from taxdesk.demo.words import (
     BRAND_CHARS_WIDE,
     GIVEN,
     MOBILE_PREFIXES,

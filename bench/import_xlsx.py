@@ -51,7 +51,7 @@ def build_file(rows: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(benchdb.ROOT))
     from bench.generate import MOBILE_PREFIXES, TRADES, org_code
-    from taxdesk.core.management.words import BRAND_CHARS_WIDE
+    from taxdesk.demo.words import BRAND_CHARS_WIDE
     from taxdesk.imports.columns import COLUMNS, SHEET_NAMES
 
     columns = COLUMNS["taxpayers"]

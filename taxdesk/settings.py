@@ -125,6 +125,8 @@ INSTALLED_APPS = [
     "taxdesk.billing",
     "taxdesk.sales",
     "taxdesk.imports",
+    "taxdesk.home",
+    "taxdesk.demo",
 ]
 
 MIDDLEWARE = [
@@ -209,7 +211,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "core:login"
-LOGIN_REDIRECT_URL = "core:home"
+LOGIN_REDIRECT_URL = "home:home"
 LOGOUT_REDIRECT_URL = "core:login"
 
 # Failed logins: after this many failures for one user name within the window, the name is

@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
 urlpatterns = [
+    path("", include("taxdesk.home.urls")),
     path("", include("taxdesk.core.urls")),
     path("clocks/", include("taxdesk.clocks.urls")),
     path("calendar/", include("taxdesk.workdays.urls")),

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from taxdesk.core import audit
 from taxdesk.core.models import ServiceUnit
 from taxdesk.core.numbering import next_number
-from taxdesk.core.scoping import ADD, CHANGE, can, scope_filter
+from taxdesk.core.scoping import CHANGE, can, may_add
 from taxdesk.devices.choices import DeviceType
 
 from . import pricing
@@ -58,11 +58,7 @@ def _forbidden() -> ValidationError:
 
 def _check_add(by, model, service_unit) -> None:
     """``by`` may add a ``model`` row of ``service_unit`` (skipped for system work, by=None)."""
-    if by is None:
-        return
-    if scope_filter(model.scope, by, ADD) is None:
-        raise _forbidden()
-    if not ServiceUnit.objects.restrict(by).filter(pk=service_unit.pk).exists():
+    if by is not None and not may_add(by, model, service_unit):
         raise _forbidden()
 
 

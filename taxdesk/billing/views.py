@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
+from taxdesk.core.forms import add_action_errors
 from taxdesk.core.generic import (
     ObjectDetailView,
     ObjectListView,
@@ -24,7 +25,7 @@ from taxdesk.core.generic import (
     object_for,
 )
 from taxdesk.core.models import ServiceUnit
-from taxdesk.core.scoping import ADD, CHANGE, VIEW, can, scope_filter
+from taxdesk.core.scoping import ADD, CHANGE, VIEW, can, may_add
 
 from . import actions
 from .choices import ChargeKind, ContractState
@@ -49,23 +50,6 @@ from .forms import (
 from .models import Charge, FeeSchedule, ProrationRate, ServiceContract
 from .pdf import contract_filename, contract_pdf
 from .queries import group_totals
-
-
-def add_errors(form, exc: ValidationError) -> None:
-    """Put an action's errors on the form's fields, or above the form for other fields."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            for error in errors:
-                if field in form.fields:
-                    form.add_error(field, error)
-                else:
-                    form.add_error(None, error)
-    else:
-        form.add_error(None, exc)
-
-
-def may_add(user, model) -> bool:
-    return scope_filter(model.scope, user, ADD) is not None
 
 
 class _Changeable(ScopedMixin, View):
@@ -171,7 +155,7 @@ class ScheduleAddView(_Adding):
                     by=request.user,
                 )
             except ValidationError as exc:
-                add_errors(form, exc)
+                add_action_errors(form, exc)
             else:
                 messages.success(request, _("The fee schedule was entered."))
                 return redirect(schedule)
@@ -220,7 +204,7 @@ class ScheduleEditView(_Changeable):
                     **changes,
                 )
             except ValidationError as exc:
-                add_errors(form, exc)
+                add_action_errors(form, exc)
             else:
                 messages.success(request, _("The fee schedule was saved."))
                 return redirect(schedule)
@@ -237,7 +221,7 @@ class ScheduleCloseView(_Changeable):
             try:
                 actions.close_fee_schedule(schedule, form.cleaned_data["valid_to"], by=request.user)
             except ValidationError as exc:
-                add_errors(form, exc)
+                add_action_errors(form, exc)
             else:
                 messages.success(request, _("The fee schedule was closed."))
                 return redirect(schedule)
@@ -306,7 +290,7 @@ class ProrationView(ScopedMixin, View):
             try:
                 actions.set_proration(service_unit=unit, rates=form.rates(), by=request.user)
             except ValidationError as exc:
-                add_errors(form, exc)
+                add_action_errors(form, exc)
             else:
                 messages.success(request, _("The proration table was saved."))
                 suffix = f"?unit={unit.pk}" if request.user.is_superuser else ""
@@ -411,7 +395,7 @@ class ChargeAddView(_Adding):
                     by=request.user,
                 )
             except ValidationError as exc:
-                add_errors(form, exc)
+                add_action_errors(form, exc)
             else:
                 messages.success(
                     request,
@@ -441,7 +425,7 @@ class _ChargeActionView(_Changeable):
             try:
                 result = self.perform(charge, form.cleaned_data)
             except ValidationError as exc:
-                add_errors(form, exc)
+                add_action_errors(form, exc)
             else:
                 messages.success(request, self.done_message())
                 return redirect(result or charge)
@@ -577,7 +561,7 @@ class ContractAddView(_Adding):
                     by=request.user,
                 )
             except ValidationError as exc:
-                add_errors(form, exc)
+                add_action_errors(form, exc)
             else:
                 messages.success(
                     request, _("Contract %(number)s was drawn up.") % {"number": contract.number}
@@ -601,7 +585,7 @@ class _ContractActionView(_Changeable):
             try:
                 result = self.perform(contract, form.cleaned_data)
             except ValidationError as exc:
-                add_errors(form, exc)
+                add_action_errors(form, exc)
             else:
                 messages.success(request, self.done_message(result))
                 return redirect(result)

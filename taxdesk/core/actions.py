@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from . import audit
 from .models import ServiceUnit, User
 from .scoping import CHANGE, can
+from .signals import working_hours_changed
 
 UNIT_SETTINGS = ("address", "hotline", "working_hours", "entry_deadline_workdays")
 
@@ -20,8 +21,6 @@ def update_service_unit(unit: ServiceUnit, *, by, **changes) -> ServiceUnit:
         raise ValueError(f"not a unit setting: {', '.join(sorted(unknown))}")
     if not can(by, CHANGE, unit):
         raise ValidationError(_("You may not change this service unit."), code="forbidden")
-    from taxdesk.clocks.actions import recompute_open_deadlines
-
     with transaction.atomic(), audit.acting(by):
         hours_before = unit.working_hours
         for name, value in changes.items():
@@ -29,7 +28,7 @@ def update_service_unit(unit: ServiceUnit, *, by, **changes) -> ServiceUnit:
         unit.full_clean()
         unit.save()
         if unit.working_hours != hours_before:
-            recompute_open_deadlines(service_unit=unit, by=by)
+            working_hours_changed.send(sender=ServiceUnit, service_unit=unit, by=by)
     return unit
 
 

@@ -1,9 +1,19 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .auth import is_throttled
 from .models import ServiceUnit
+
+
+def add_action_errors(form: forms.Form, exc: ValidationError) -> None:
+    """An action's refusal on the form: next to the field it names, else above the form."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for field, errors in exc.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
 
 
 class LoginForm(AuthenticationForm):

@@ -33,7 +33,7 @@ def _importers(user) -> bool:
 
 
 MENU = (
-    NavItem("home", _("Home"), "core:home", _everyone),
+    NavItem("home", _("Home"), "home:home", _everyone),
     NavItem("taxpayers", _("Taxpayers"), "customers:taxpayer_list", _staff_and_officers),
     NavItem("devices", _("Devices"), "devices:device_list", _staff_and_officers),
     NavItem("sales", _("Sales"), "sales:sale_list", _staff_and_officers),

@@ -110,6 +110,23 @@ class RestrictedQuerySet(models.QuerySet):
         return filtered.distinct() if len(condition.children) > 1 else filtered
 
 
+def may_add(user, model, service_unit=None) -> bool:
+    """Whether ``user`` may add ``model`` rows in ``service_unit`` (a unit or its id).
+
+    The one answer everywhere: an editor role of the model working in that very unit (a
+    superuser in any). Without a unit: whether the user may add such rows in a unit of
+    their own (the page's "add" button, before the unit is known).
+    """
+    if user is None or scope_filter(model.scope, user, ADD) is None:
+        return False
+    if user.is_superuser:
+        return True
+    kind, tenant_id = reach(user)
+    if kind != "unit" or tenant_id is None:
+        return False
+    return service_unit is None or tenant_id == getattr(service_unit, "pk", service_unit)
+
+
 def can(user, action: str, obj: models.Model) -> bool:
     """Whether ``user`` may do ``action`` on this one object."""
     return type(obj).objects.restrict(user, action).filter(pk=obj.pk).exists()

@@ -1,12 +1,17 @@
-"""Logins, failed logins and logouts go into the audit trail."""
+"""Logins, failed logins and logouts go into the audit trail; the signals core sends for the
+apps above it to react to."""
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import m2m_changed
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from . import audit
 from .choices import AuditAction
 from .models import ServiceUnit
+
+# Sent inside the transaction that changed a unit's working hours (``service_unit``,
+# ``by``): the clocks app recomputes the unit's open working-time clocks in it.
+working_hours_changed = Signal()
 
 
 @receiver(user_logged_in, dispatch_uid="audit-login")

@@ -8,7 +8,6 @@ from .generic import ObjectHistoryView
 app_name = "core"
 
 urlpatterns = [
-    path("", views.HomeView.as_view(), name="home"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from taxdesk.core import audit
 from taxdesk.core.errors import field_error as _field_error
-from taxdesk.core.scoping import ADD, CHANGE, DELETE, can, reach, scope_filter
+from taxdesk.core.scoping import CHANGE, DELETE, can, may_add
 
 from .choices import (
     STATUS_MOVES,
@@ -249,23 +249,13 @@ def _refuse_same_phone(taxpayer: Taxpayer, cleaned: dict, *, exclude_pk=None) ->
         )
 
 
-def _may_add_taxpayer(user, service_unit) -> bool:
-    """Editors add taxpayers to their own unit only (a superuser to any)."""
-    if scope_filter(Taxpayer.scope, user, ADD) is None:
-        return False
-    if user.is_superuser:
-        return True
-    kind, tenant_id = reach(user)
-    return kind == "unit" and tenant_id == service_unit.pk
-
-
 # --------------------------------------------------------------------------- taxpayers
 def register_taxpayer(*, service_unit, by, contacts: Iterable[dict] = (), **fields) -> Taxpayer:
     """Register a taxpayer with ``service_unit`` (and its first contacts), then INS-06."""
     unknown = set(fields) - set(REGISTER_FIELDS)
     if unknown:
         raise ValueError(f"not a taxpayer field: {', '.join(sorted(unknown))}")
-    if not _may_add_taxpayer(by, service_unit):
+    if not may_add(by, Taxpayer, service_unit):
         raise _forbidden(_("You may not register taxpayers with this service unit."))
     errors: dict = {}
     number = _collect(errors, _clean_number, fields.pop("number", "")) or ""

@@ -1,18 +1,13 @@
 """One filterset per list, shared by the pages and the API."""
 
-from datetime import timedelta
-
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from taxdesk.core.choices import UNIT_ROLES, Role
 from taxdesk.core.models import ServiceUnit, TaxOffice
-from taxdesk.devices.choices import HELD_STATUSES, DeviceType
 
 from .choices import ContactRole, TaxpayerStatus, TaxpayerType
 from .models import Contact, Taxpayer
@@ -54,15 +49,6 @@ class TaxpayerFilterSet(django_filters.FilterSet):
     taxpayer_type = django_filters.ChoiceFilter(
         choices=TaxpayerType.choices, label=_("Taxpayer type")
     )
-    device_type = django_filters.ChoiceFilter(
-        method="filter_device_type", label=_("Holds device"), choices=DeviceType.choices
-    )
-    contract_expiring = IntegerFilter(
-        method="filter_contract_expiring",
-        label=_("Contract ends within (days)"),
-        min_value=0,
-        max_value=3660,
-    )
     entered = django_filters.BooleanFilter(
         method="filter_entered",
         label=_("Record complete"),
@@ -78,8 +64,6 @@ class TaxpayerFilterSet(django_filters.FilterSet):
             "tax_office",
             "status",
             "taxpayer_type",
-            "device_type",
-            "contract_expiring",
             "entered",
         ]
 
@@ -92,33 +76,6 @@ class TaxpayerFilterSet(django_filters.FilterSet):
 
     def filter_q(self, queryset, name, value):
         return search(queryset, value)
-
-    def filter_device_type(self, queryset, name, value):
-        # Most taxpayers hold a device: a correlated EXISTS on (taxpayer, status) stops at
-        # the first hit per row, and paging in name order stops when the page is full.
-        from taxdesk.devices.models import Device
-
-        if not value:
-            return queryset
-        held = Device.objects.filter(
-            taxpayer=OuterRef("pk"), device_type=value, status__in=HELD_STATUSES
-        )
-        return queryset.filter(Exists(held))
-
-    def filter_contract_expiring(self, queryset, name, value):
-        # Few contracts end in a given window: the taxpayers are picked from those contracts.
-        from taxdesk.billing.choices import ContractState
-        from taxdesk.billing.models import ServiceContract
-
-        if value is None:
-            return queryset
-        today = timezone.localdate()
-        ending = ServiceContract.objects.filter(
-            state=ContractState.SIGNED,
-            ends_on__gte=today,
-            ends_on__lte=today + timedelta(days=value),
-        )
-        return queryset.filter(pk__in=ending.values("taxpayer_id"))
 
     def filter_entered(self, queryset, name, value):
         if value is None:

@@ -11,6 +11,7 @@ from django.forms.models import fields_for_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from taxdesk.core.forms import add_action_errors
 from taxdesk.core.models import ServiceUnit, TaxOffice
 
 from .actions import clean_contact
@@ -18,15 +19,6 @@ from .choices import STATUS_MOVES, InvoiceType, TaxpayerStatus, TaxpayerType
 from .models import Contact, Taxpayer
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-def add_action_errors(form: forms.Form, exc: ValidationError) -> None:
-    """An action's refusal on the form: next to the field it names, else above the form."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for field, errors in exc.error_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 class TaxpayerForm(forms.Form):

@@ -16,8 +16,11 @@ contact's phone       is 4+ digits (spaces, dashes, brackets and a   ``contact_m
                       it ("尾号 5678"); a whole mobile number is     (last four digits), or the
                       an exact match                                 mobile index
 device serial         is 4–20 digits/letters: serials that start     the serial's unique index,
-                      with it                                        a range scan
+                      with it (a finder the devices app registers)   a range scan
 ====================  =============================================  ==========================
+
+Apps above the register add keys through ``extensions.register_finder`` (the devices app
+finds holders by serial); a finder gets the same 4–20 character key as the number.
 
 A prefix is a range (``number >= 'ABC' AND number <= 'ABCZZ…'``) rather than ``LIKE 'ABC%'``:
 a range uses a B-tree on SQLite and on PostgreSQL whatever the collation, ``LIKE`` does not.
@@ -33,6 +36,7 @@ import re
 
 from django.db.models import Q
 
+from . import extensions
 from .identifiers import normalize_number
 from .search_index import MIN_TRIGRAM, name_ids
 
@@ -68,7 +72,14 @@ def phone_digits(text: str) -> str | None:
     return raw
 
 
-def _ids_or_none(values) -> list[int] | None:
+def newest(queryset, limit: int) -> tuple[list, bool]:
+    """The first ``limit`` rows of ``queryset`` and whether there are more."""
+    rows = list(queryset[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def ids_or_none(values) -> list[int] | None:
+    """At most ID_LIMIT ids, or None when there are more (the caller uses a condition)."""
     ids = list(values[: ID_LIMIT + 1])
     return ids if len(ids) <= ID_LIMIT else None
 
@@ -79,7 +90,7 @@ def phone_taxpayer_ids(digits: str) -> list[int] | Q:
 
     if len(digits) == 11 and digits.startswith("1"):
         contacts = Contact.objects.filter(mobile=digits)
-        ids = _ids_or_none(contacts.order_by().values_list("taxpayer_id", flat=True))
+        ids = ids_or_none(contacts.order_by().values_list("taxpayer_id", flat=True))
         return sorted(set(ids)) if ids is not None else Q(pk__in=contacts.values("taxpayer_id"))
     tail = digits[-4:]
     rows = []
@@ -103,22 +114,11 @@ def phone_taxpayer_ids(digits: str) -> list[int] | Q:
     return sorted(matched)
 
 
-def serial_taxpayer_ids(prefix: str) -> list[int] | Q:
-    """Holders of a device whose serial starts with ``prefix`` (present or past holders)."""
-    from taxdesk.devices.models import Device
-
-    devices = Device.objects.filter(prefix_range("serial", prefix), taxpayer__isnull=False)
-    ids = _ids_or_none(devices.order_by().values_list("taxpayer_id", flat=True))
-    if ids is None:
-        return Q(pk__in=devices.values("taxpayer_id"))
-    return sorted(set(ids))
-
-
 def number_taxpayer_ids(prefix: str) -> list[int] | Q:
     from .models import Taxpayer
 
     condition = prefix_range("number", prefix)
-    ids = _ids_or_none(Taxpayer.objects.filter(condition).order_by().values_list("pk", flat=True))
+    ids = ids_or_none(Taxpayer.objects.filter(condition).order_by().values_list("pk", flat=True))
     return ids if ids is not None else condition
 
 
@@ -141,7 +141,7 @@ def search(queryset, text: str):
     key = normalize_number(text)
     if MIN_KEY <= len(key) <= MAX_KEY and _KEY.match(key):
         found.append(number_taxpayer_ids(key))
-        found.append(serial_taxpayer_ids(key))
+        found.extend(finder(key) for finder in extensions.finders())
     digits = phone_digits(text)
     if digits is not None:
         found.append(phone_taxpayer_ids(digits))

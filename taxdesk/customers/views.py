@@ -13,12 +13,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
+from taxdesk.clocks.models import Deadline
 from taxdesk.core.choices import Role
+from taxdesk.core.forms import add_action_errors
 from taxdesk.core.generic import ObjectDetailView, ObjectListView, object_for
-from taxdesk.core.scoping import ADD, CHANGE, DELETE, scope_filter
+from taxdesk.core.scoping import CHANGE, DELETE, may_add
 
-from . import actions
-from .choices import InvoiceType, TaxpayerStatus
+from . import actions, extensions
+from .choices import InvoiceType
 from .filtersets import TaxpayerFilterSet
 from .forms import (
     ContactForm,
@@ -27,18 +29,11 @@ from .forms import (
     TaxOfficeChangeForm,
     TaxpayerForm,
     TypeChangeForm,
-    add_action_errors,
 )
 from .models import Contact, Taxpayer, TaxpayerChange
 
 # How many rows of each related list the taxpayer page shows (the newest first).
 RELATED_ROWS = 50
-
-
-def may_add_taxpayers(user) -> bool:
-    if scope_filter(Taxpayer.scope, user, ADD) is None:
-        return False
-    return user.is_superuser or user.service_unit_id is not None
 
 
 def _invoice_type_labels(taxpayer) -> list[str]:
@@ -74,18 +69,13 @@ class TaxpayerListView(ObjectListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        context["can_add"] = may_add_taxpayers(user)
+        context["can_add"] = may_add(user, Taxpayer)
         # Only someone who sees several units needs the unit column.
         context["show_unit"] = user.is_superuser or user.role in (
             Role.SUPERVISION_OFFICER,
             Role.TAX_OFFICER,
         )
         return context
-
-
-def _newest(queryset, limit: int = RELATED_ROWS):
-    rows = list(queryset[: limit + 1])
-    return rows[:limit], len(rows) > limit
 
 
 class TaxpayerDetailView(ObjectDetailView):
@@ -96,11 +86,6 @@ class TaxpayerDetailView(ObjectDetailView):
         return Taxpayer.objects.select_related("service_unit", "tax_office", "supervision_body")
 
     def get_context_data(self, **kwargs):
-        from taxdesk.billing.models import Charge, ServiceContract
-        from taxdesk.clocks.models import Deadline
-        from taxdesk.devices.models import Device
-        from taxdesk.sales.models import Sale
-
         context = super().get_context_data(**kwargs)
         user = self.request.user
         taxpayer = self.object
@@ -117,26 +102,17 @@ class TaxpayerDetailView(ObjectDetailView):
             )
             .first()
         )
-        context["devices"], context["more_devices"] = _newest(
-            Device.objects.restrict(user)
-            .filter(taxpayer=taxpayer)
-            .select_related("paired_with")
-            .order_by("-sold_on", "serial")
-        )
-        context["contracts"], context["more_contracts"] = _newest(
-            ServiceContract.objects.restrict(user)
-            .filter(taxpayer=taxpayer)
-            .order_by("-starts_on", "-id")
-        )
-        context["charges"], context["more_charges"] = _newest(
-            Charge.objects.restrict(user).filter(taxpayer=taxpayer).order_by("-service_date", "-id")
-        )
-        context["sales"], context["more_sales"] = _newest(
-            Sale.objects.restrict(user)
-            .filter(taxpayer=taxpayer)
-            .select_related("sold_by")
-            .order_by("-sold_on", "-id")
-        )
+        # What the apps above the register show and offer here (customers.extensions).
+        context["panels"] = [
+            (panel.key, panel.template, data)
+            for panel in extensions.panels()
+            if (data := panel.context(user, taxpayer, RELATED_ROWS)) is not None
+        ]
+        context["extra_actions"] = [
+            (action.key, action.label, url)
+            for action in extensions.actions()
+            if (url := action.url(user, taxpayer))
+        ]
         context["changes"] = list(
             TaxpayerChange.objects.restrict(user)
             .filter(taxpayer=taxpayer)
@@ -144,11 +120,6 @@ class TaxpayerDetailView(ObjectDetailView):
             .order_by("-effective_on", "-id")
         )
         context["can_edit_contacts"] = context["can_change"]
-        context["can_sell"] = (
-            taxpayer.status == TaxpayerStatus.NORMAL
-            and scope_filter(Sale.scope, user, ADD) is not None
-            and (user.is_superuser or user.service_unit_id == taxpayer.service_unit_id)
-        )
         context["invoice_type_labels"] = _invoice_type_labels(taxpayer)
         context["limit"] = RELATED_ROWS
         # Histories name staff: not for the taxpayers' own users (core.generic).
@@ -176,7 +147,7 @@ class TaxpayerCreateView(_TaxpayerWriteView):
     template_name = "customers/taxpayer_form.html"
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not may_add_taxpayers(request.user):
+        if request.user.is_authenticated and not may_add(request.user, Taxpayer):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 

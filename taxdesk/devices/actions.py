@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from taxdesk.core import audit
 from taxdesk.core.errors import field_error as _field_error
-from taxdesk.core.scoping import ADD, CHANGE, can, scope_filter
+from taxdesk.core.scoping import CHANGE, can, may_add
 
 from .choices import (
     FINAL_STATUSES,
@@ -53,13 +53,6 @@ def _not_future(day: date, field: str) -> None:
         )
 
 
-def may_add_in_unit(model, service_unit, by) -> bool:
-    """``by`` may add ``model`` rows in ``service_unit``: an editor role of that very unit."""
-    if by is None or scope_filter(model.scope, by, ADD) is None:
-        return False
-    return bool(by.is_superuser or by.service_unit_id == service_unit.pk)
-
-
 def normalise_serial(raw) -> str:
     """A serial as typed or pasted: full-width characters folded (NFKC), spaces removed,
     letters in capitals."""
@@ -85,7 +78,7 @@ def receive_stock(
     per line, "Line N: …", with ``params["index"]`` the line's position from 0). Blank lines are
     skipped but keep their number. Nothing is created unless every line is good.
     """
-    if not may_add_in_unit(StockBatch, service_unit, by):
+    if not may_add(by, StockBatch, service_unit):
         raise ValidationError(
             _("You may not receive stock into this service unit."), code="forbidden"
         )
@@ -368,7 +361,7 @@ def set_warranty_policy(*, service_unit, device_type: str, years: int, by) -> Wa
 
     Applies to devices sold from now on: a device's warranty end is fixed at its sale.
     """
-    if not may_add_in_unit(WarrantyPolicy, service_unit, by):
+    if not may_add(by, WarrantyPolicy, service_unit):
         raise ValidationError(
             _("Only the unit's administrator sets its warranty policy."), code="forbidden"
         )

@@ -15,13 +15,13 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from taxdesk.core.choices import Role
+from taxdesk.core.forms import add_action_errors
 from taxdesk.core.generic import ObjectDetailView, ObjectListView, ScopedMixin, object_for
 from taxdesk.core.models import ServiceUnit
-from taxdesk.core.scoping import ADD, CHANGE, VIEW, scope_filter
+from taxdesk.core.scoping import CHANGE, VIEW, may_add, scope_filter
 from taxdesk.customers.models import Taxpayer
 
 from .actions import (
-    may_add_in_unit,
     move_device,
     normalise_serial,
     pair_reporting_disk,
@@ -41,13 +41,6 @@ LINKED_FILTERS = ("taxpayer", "batch")
 
 def _sees_many_units(user) -> bool:
     return user.is_superuser or user.role in (Role.SUPERVISION_OFFICER, Role.TAX_OFFICER)
-
-
-def may_receive(user) -> bool:
-    """A role that adds stock, tied to a unit (the platform administrator names one)."""
-    if scope_filter(StockBatch.scope, user, ADD) is None:
-        return False
-    return bool(user.is_superuser or user.service_unit_id)
 
 
 # --------------------------------------------------------------------------- devices
@@ -168,7 +161,7 @@ class DeviceMoveView(_DeviceChangeView):
                         device, data["to_status"], on=data["on"], by=request.user, note=data["note"]
                     )
                 except ValidationError as exc:
-                    _add_errors(form, exc)
+                    add_action_errors(form, exc)
                 else:
                     messages.success(
                         request,
@@ -217,15 +210,6 @@ class DevicePairView(_DeviceChangeView):
         return redirect(device)
 
 
-def _add_errors(form, exc: ValidationError) -> None:
-    """An action's errors onto the form: its fields where the form has them, else on top."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for field, errors in exc.error_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
-
-
 # --------------------------------------------------------------------------- stock
 class BatchListView(ObjectListView):
     model = StockBatch
@@ -252,7 +236,7 @@ class BatchListView(ObjectListView):
         for row in context["rows"]:
             row.counts = counts.get(row.pk, empty)
         context["show_unit"] = _sees_many_units(user)
-        context["can_receive"] = may_receive(user)
+        context["can_receive"] = may_add(user, StockBatch)
         if not self.request.htmx:
             context["summary"] = stock_summary(Device.objects.restrict(user))
             context["device_types"] = DeviceType.choices
@@ -286,7 +270,7 @@ class BatchReceiveView(LoginRequiredMixin, View):
     template_name = "devices/batch_receive.html"
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not may_receive(request.user):
+        if request.user.is_authenticated and not may_add(request.user, StockBatch):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
@@ -309,7 +293,7 @@ class BatchReceiveView(LoginRequiredMixin, View):
                     by=request.user,
                 )
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_action_errors(form, exc)
             else:
                 count = batch.devices.count()
                 messages.success(
@@ -336,7 +320,7 @@ class WarrantyPolicyView(LoginRequiredMixin, TemplateView):
         """The unit whose policy this user may set here (a unit administrator's own)."""
         user = self.request.user
         unit = user.service_unit if user.service_unit_id else None
-        if unit is not None and may_add_in_unit(WarrantyPolicy, unit, user):
+        if unit is not None and may_add(user, WarrantyPolicy, unit):
             return unit
         return None
 

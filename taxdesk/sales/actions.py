@@ -19,7 +19,7 @@ from taxdesk.core import audit
 from taxdesk.core.errors import field_error as _field_error
 from taxdesk.core.models import ServiceUnit
 from taxdesk.core.numbering import next_number
-from taxdesk.core.scoping import ADD, scope_filter
+from taxdesk.core.scoping import may_add
 from taxdesk.customers.choices import TaxpayerStatus
 from taxdesk.devices.choices import MAIN_DISKS, DeviceStatus, DeviceType
 from taxdesk.devices.models import Device
@@ -28,12 +28,15 @@ from taxdesk.devices.warranty import warranty_end, warranty_years
 from .models import Sale, SaleLine
 
 
-def _check_seller(taxpayer, by) -> None:
-    condition = scope_filter(Sale.scope, by, ADD)
-    allowed = condition is not None and (
-        by.is_superuser or by.service_unit_id == taxpayer.service_unit_id
+def may_sell_to(user, taxpayer) -> bool:
+    """A seller of the taxpayer's own unit, to a taxpayer in normal standing."""
+    return taxpayer.status == TaxpayerStatus.NORMAL and may_add(
+        user, Sale, taxpayer.service_unit_id
     )
-    if not allowed:
+
+
+def _check_seller(taxpayer, by) -> None:
+    if not may_add(by, Sale, taxpayer.service_unit_id):
         raise ValidationError(_("You may not sell devices to this taxpayer."), code="forbidden")
 
 

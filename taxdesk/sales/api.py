@@ -9,6 +9,7 @@ from taxdesk.core.api.viewsets import ScopedGenericViewSet
 from taxdesk.customers.models import Taxpayer
 
 from .actions import sell_devices
+from .filtersets import SaleFilterSet
 from .models import Sale, SaleLine
 
 
@@ -51,6 +52,7 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGeneri
 
     queryset = Sale.objects.prefetch_related("lines__device")
     serializer_class = SaleSerializer
+    filterset_class = SaleFilterSet
     cursor_ordering = ("-sold_on", "-id")
 
     @extend_schema(request=SaleRequestSerializer, responses={201: SaleSerializer})

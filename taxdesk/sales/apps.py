@@ -9,6 +9,8 @@ class SalesConfig(AppConfig):
     def ready(self):
         from taxdesk.billing.pricing import register_sold_price_reader
 
+        from . import extensions
         from .queries import sold_price
 
         register_sold_price_reader(sold_price)
+        extensions.register()

@@ -8,11 +8,13 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from taxdesk.clocks.models import Deadline
+from taxdesk.core.forms import add_action_errors
 from taxdesk.core.generic import ObjectDetailView, ObjectListView, ScopedMixin
-from taxdesk.core.scoping import ADD, scope_filter
+from taxdesk.core.scoping import may_add
 from taxdesk.customers.models import Taxpayer
 
 from .actions import sell_devices
+from .filtersets import SaleFilterSet
 from .forms import SaleForm
 from .models import Sale
 from .pdf import application_form_pdf
@@ -20,6 +22,7 @@ from .pdf import application_form_pdf
 
 class SaleListView(ObjectListView):
     model = Sale
+    filterset_class = SaleFilterSet
     ordering = ("-sold_on", "-id")
     template_name = "sales/sale_list.html"
     partial_template_name = "sales/partials/sale_table.html"
@@ -57,7 +60,7 @@ class SaleCreateView(ScopedMixin, View):
 
     def _taxpayer(self, pk):
         taxpayer = get_object_or_404(Taxpayer.objects.restrict(self.request.user), pk=pk)
-        if scope_filter(Sale.scope, self.request.user, ADD) is None:
+        if not may_add(self.request.user, Sale, taxpayer.service_unit_id):
             raise PermissionDenied
         return taxpayer
 
@@ -78,11 +81,7 @@ class SaleCreateView(ScopedMixin, View):
                     application={"remarks": form.cleaned_data["remarks"]},
                 )
             except ValidationError as exc:
-                if hasattr(exc, "error_dict"):
-                    for field, errors in exc.error_dict.items():
-                        form.add_error(field if field in form.fields else None, errors)
-                else:
-                    form.add_error(None, exc)
+                add_action_errors(form, exc)
             else:
                 messages.success(request, _("Sale %(number)s recorded.") % {"number": sale.number})
                 return redirect(sale)

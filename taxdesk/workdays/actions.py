@@ -15,6 +15,7 @@ from taxdesk.core.scoping import ADD, CHANGE, DELETE, scope_filter
 
 from .calendar import FIRST_YEAR, LAST_YEAR, WorkdayCalendar
 from .models import CALENDAR_SCOPE, CalendarDay, CalendarYear
+from .signals import calendar_changed
 from .store import bump_revision, year_data
 
 _RANGE_MARK = re.compile(r"\s*(?:\.\.|~|至)\s*")
@@ -90,9 +91,7 @@ def _check_year(year: int, holidays: list[date], workdays: list[date]) -> None:
 
 def _after_change(years: set[int]) -> None:
     bump_revision()
-    from taxdesk.clocks.tasks import recompute_open_deadlines_task
-
-    transaction.on_commit(lambda: recompute_open_deadlines_task.delay(sorted(years)))
+    transaction.on_commit(lambda: calendar_changed.send(sender=CalendarYear, years=sorted(years)))
 
 
 def enter_year(

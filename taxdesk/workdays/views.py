@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
+from taxdesk.core.forms import add_action_errors
 from taxdesk.core.generic import history_url
 from taxdesk.core.scoping import ADD, scope_filter
 
@@ -128,19 +129,11 @@ class CalendarYearView(LoginRequiredMixin, View):
                     by=request.user,
                 )
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_action_errors(form, exc)
             else:
                 messages.success(request, _("The calendar of %(year)s was saved.") % {"year": year})
                 return redirect("workdays:year", year=year)
         return render(request, self.template_name, self._context(year, form), status=400)
-
-
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 class DayOverrideAddView(LoginRequiredMixin, View):
@@ -155,7 +148,7 @@ class DayOverrideAddView(LoginRequiredMixin, View):
                     by=request.user,
                 )
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_action_errors(form, exc)
             else:
                 messages.success(
                     request, _("The correction of %(day)s was saved.") % {"day": row.date}

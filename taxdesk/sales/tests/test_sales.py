@@ -362,3 +362,29 @@ def test_the_api_sells(shop, client_for):
         content_type="application/json",
     )
     assert other.status_code == 404
+
+
+def test_the_sales_filter_by_taxpayer_number_and_date_on_the_page_and_the_api(shop, client_for):
+    first = sell_devices(
+        taxpayer=shop.pa1, serials=["661000000001"], sold_at=SOLD_AT, by=shop.sales_a
+    )
+    second = sell_devices(
+        taxpayer=shop.pa2,
+        serials=["881000000001"],
+        sold_at=datetime(2025, 10, 9, 10, 0, tzinfo=SH),
+        by=shop.sales_a,
+    )
+    client = client_for(shop.sales_a)
+
+    def api(query: str) -> list[int]:
+        return [row["id"] for row in client.get(f"/api/sales/?{query}").json()["results"]]
+
+    assert api(f"taxpayer={shop.pa1.pk}") == [first.pk]
+    assert api(f"taxpayer={shop.pa2.pk}") == [second.pk]
+    assert api("sold_from=2025-10-01") == [second.pk]
+    assert api("sold_to=2025-09-30") == [first.pk]
+    assert api(f"q={first.number}") == [first.pk]
+    assert api(f"q={shop.pa2.number}") == [second.pk]
+    page = client.get(f"/sales/?taxpayer={shop.pa2.pk}").content.decode()
+    assert second.number in page
+    assert first.number not in page

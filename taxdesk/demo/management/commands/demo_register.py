@@ -49,14 +49,6 @@ from taxdesk.billing import actions as billing
 from taxdesk.billing.choices import FeeKind
 from taxdesk.core import audit
 from taxdesk.core.choices import AuditSource, Role
-from taxdesk.core.management.words import (
-    BRAND_FIRST,
-    BRAND_SECOND,
-    GIVEN,
-    MOBILE_PREFIXES,
-    SURNAMES,
-    TRADES,
-)
 from taxdesk.core.models import ServiceUnit
 from taxdesk.customers import actions as customers
 from taxdesk.customers.choices import (
@@ -64,6 +56,14 @@ from taxdesk.customers.choices import (
     InvoiceType,
     TaxpayerStatus,
     TaxpayerType,
+)
+from taxdesk.demo.words import (
+    BRAND_FIRST,
+    BRAND_SECOND,
+    GIVEN,
+    MOBILE_PREFIXES,
+    SURNAMES,
+    TRADES,
 )
 from taxdesk.devices.actions import move_device, receive_stock
 from taxdesk.devices.choices import DeviceStatus, DeviceType

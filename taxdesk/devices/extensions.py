@@ -1,0 +1,61 @@
+"""What the device register adds to the taxpayer register (``customers.extensions``): the
+devices panel of the taxpayer page, the "holds device" filter and the search by serial."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
+
+from taxdesk.customers import extensions
+from taxdesk.customers.queries import ids_or_none, newest, prefix_range
+
+from .choices import HELD_STATUSES, DeviceType
+from .models import Device
+
+
+def devices_panel(user, taxpayer, limit: int) -> dict:
+    rows, more = newest(
+        Device.objects.restrict(user)
+        .filter(taxpayer=taxpayer)
+        .select_related("paired_with")
+        .order_by("-sold_on", "serial"),
+        limit,
+    )
+    return {"rows": rows, "more": more}
+
+
+def holds_device(queryset, name, value):
+    # Most taxpayers hold a device: a correlated EXISTS on (taxpayer, status) stops at the
+    # first hit per row, and paging in name order stops when the page is full.
+    if not value:
+        return queryset
+    held = Device.objects.filter(
+        taxpayer=OuterRef("pk"), device_type=value, status__in=HELD_STATUSES
+    )
+    return queryset.filter(Exists(held))
+
+
+def serial_taxpayer_ids(prefix: str) -> list[int] | Q:
+    """Holders of a device whose serial starts with ``prefix`` (present or past holders)."""
+    devices = Device.objects.filter(prefix_range("serial", prefix), taxpayer__isnull=False)
+    ids = ids_or_none(devices.order_by().values_list("taxpayer_id", flat=True))
+    if ids is None:
+        return Q(pk__in=devices.values("taxpayer_id"))
+    return sorted(set(ids))
+
+
+def register() -> None:
+    extensions.register_panel(
+        extensions.TaxpayerPanel(
+            "devices", 200, "devices/partials/taxpayer_devices.html", devices_panel
+        )
+    )
+    extensions.register_filter(
+        "device_type",
+        django_filters.ChoiceFilter(
+            method=holds_device, label=_("Holds device"), choices=DeviceType.choices
+        ),
+        before="entered",
+    )
+    extensions.register_finder("serial", serial_taxpayer_ids)
