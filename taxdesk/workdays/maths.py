@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from .calendar import WorkdayCalendar, get_calendar
-from .hours import DEFAULT_HOURS, WorkingHours, add_working_time, working_time_between
+from taxdesk.worktime.calendar import WorkdayCalendar, get_calendar
+from taxdesk.worktime.hours import (
+    DEFAULT_HOURS,
+    WorkingHours,
+    add_working_time,
+    working_time_between,
+)
 
 __all__ = [
     "DEFAULT_HOURS",

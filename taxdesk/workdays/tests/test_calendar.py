@@ -11,7 +11,7 @@ from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
 from taxdesk.workdays import maths
-from taxdesk.workdays.calendar import (
+from taxdesk.worktime.calendar import (
     FIRST_YEAR,
     LAST_YEAR,
     OFFICIAL_YEARS,

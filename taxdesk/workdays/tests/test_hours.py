@@ -11,14 +11,14 @@ from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
 from taxdesk.workdays import maths
-from taxdesk.workdays.calendar import (
+from taxdesk.worktime.calendar import (
     SHANGHAI,
     CalendarRangeError,
     WorkdayCalendar,
     YearData,
     set_calendar_provider,
 )
-from taxdesk.workdays.hours import (
+from taxdesk.worktime.hours import (
     DEFAULT_HOURS,
     WorkingHours,
     add_working_time,
