@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import chinese_calendar
 
-from taxdesk.workdays.calendar import SHANGHAI, WorkdayCalendar
-from taxdesk.workdays.hours import DEFAULT_HOURS, add_working_time
+from taxdesk.worktime.calendar import SHANGHAI, WorkdayCalendar
+from taxdesk.worktime.hours import DEFAULT_HOURS, add_working_time
 
 NS = (1, 5, 250)
 N_INPUTS = 400

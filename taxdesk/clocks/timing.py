@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from taxdesk.workdays.calendar import WorkdayCalendar
-from taxdesk.workdays.hours import WorkingHours, add_working_time, working_time_between
+from taxdesk.worktime.calendar import WorkdayCalendar
+from taxdesk.worktime.hours import WorkingHours, add_working_time, working_time_between
 
 from .choices import ClockKind
 

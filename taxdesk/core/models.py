@@ -8,7 +8,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from taxdesk.workdays.hours import DEFAULT_HOURS, WorkingHours
+from taxdesk.worktime.hours import DEFAULT_HOURS, WorkingHours
 
 from .audit import AuditedModel, AuditedQuerySet
 from .choices import UNIT_ROLES, AuditAction, AuditSource, Role

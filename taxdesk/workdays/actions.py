@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from taxdesk.core import audit
 from taxdesk.core.errors import field_error as _field_error
 from taxdesk.core.scoping import ADD, CHANGE, DELETE, scope_filter
+from taxdesk.worktime.calendar import FIRST_YEAR, LAST_YEAR, WorkdayCalendar
 
-from .calendar import FIRST_YEAR, LAST_YEAR, WorkdayCalendar
 from .models import CALENDAR_SCOPE, CalendarDay, CalendarYear
 from .signals import calendar_changed
 from .store import bump_revision, year_data

@@ -9,9 +9,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from taxdesk.core.api.viewsets import ScopedGenericViewSet
+from taxdesk.worktime.calendar import FIRST_YEAR, LAST_YEAR
 
 from .actions import add_day_override, enter_year, remove_day_override
-from .calendar import FIRST_YEAR, LAST_YEAR
 from .models import CalendarDay, CalendarYear
 from .store import current_calendar
 

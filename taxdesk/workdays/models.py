@@ -1,6 +1,6 @@
 """Administrator-entered calendar data, on top of the official data of ``chinesecalendar``.
 
-The maths lives in :mod:`taxdesk.workdays.calendar` and :mod:`taxdesk.workdays.hours` and
+The maths lives in :mod:`taxdesk.worktime.calendar` and :mod:`taxdesk.worktime.hours` and
 never touches the ORM; :mod:`taxdesk.workdays.store` builds a calendar from these rows.
 """
 
@@ -12,8 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from taxdesk.core.audit import AuditedModel
 from taxdesk.core.choices import Role
 from taxdesk.core.scoping import Scope
-
-from .calendar import FIRST_YEAR, LAST_YEAR
+from taxdesk.worktime.calendar import FIRST_YEAR, LAST_YEAR
 
 # The national calendar is read by everyone; the supervision body keeps it.
 CALENDAR_SCOPE = Scope(public=True, editors=frozenset({Role.SUPERVISION_OFFICER}))

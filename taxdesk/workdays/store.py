@@ -10,7 +10,8 @@ import secrets
 import threading
 from datetime import date
 
-from .calendar import WorkdayCalendar, YearData
+from taxdesk.worktime.calendar import WorkdayCalendar, YearData
+
 from .models import CalendarDay, CalendarRevision, CalendarYear
 
 _lock = threading.Lock()

@@ -18,9 +18,9 @@ from django.views.generic import TemplateView
 from taxdesk.core.forms import add_action_errors
 from taxdesk.core.generic import history_url
 from taxdesk.core.scoping import ADD, scope_filter
+from taxdesk.worktime.calendar import FIRST_YEAR, LAST_YEAR
 
 from .actions import add_day_override, enter_year, parse_dates, remove_day_override
-from .calendar import FIRST_YEAR, LAST_YEAR
 from .forms import DayOverrideForm, YearForm
 from .models import CALENDAR_SCOPE, CalendarDay, CalendarYear
 from .store import current_calendar

@@ -10,8 +10,8 @@ from chinese_calendar import constants as cc_constants
 from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
-from taxdesk.workdays import maths
-from taxdesk.workdays.calendar import (
+from taxdesk.worktime import calendar as worktime_calendar
+from taxdesk.worktime.calendar import (
     FIRST_YEAR,
     LAST_YEAR,
     OFFICIAL_YEARS,
@@ -19,8 +19,6 @@ from taxdesk.workdays.calendar import (
     CalendarRangeError,
     WorkdayCalendar,
     YearData,
-    get_calendar,
-    set_calendar_provider,
 )
 
 OFFICIAL = WorkdayCalendar()
@@ -55,13 +53,6 @@ def sh(*args: int) -> datetime:
     return datetime(*args, tzinfo=SHANGHAI)
 
 
-@pytest.fixture(autouse=True)
-def _reset_provider():
-    set_calendar_provider(None)
-    yield
-    set_calendar_provider(None)
-
-
 # --------------------------------------------------------------------- INS-06 examples
 @pytest.mark.rule("INS-06")
 @pytest.mark.rule("REP-06")
@@ -90,7 +81,6 @@ def test_ins_06_deadline_uses_shanghai_local_date():
     # 2025-09-25 17:30 UTC is already Friday 2025-09-26 01:30 in Shanghai.
     moment = datetime(2025, 9, 25, 17, 30, tzinfo=UTC)
     assert OFFICIAL.workday_deadline(moment, 3) == sh(2025, 9, 30, 23, 59, 59)
-    assert maths.workday_deadline(moment, 3) == sh(2025, 9, 30, 23, 59, 59)
 
 
 @pytest.mark.rule("INS-06")
@@ -185,7 +175,6 @@ def test_ins_06_deadline_crossing_into_unknown_2027_is_provisional():
     assert not OFFICIAL.provisional_between(date(2026, 12, 1), due_2026)
     assert not OFFICIAL.provisional_between(date(2026, 12, 31), date(2026, 12, 31))
     assert OFFICIAL.provisional_between(date(2027, 1, 1), date(2027, 1, 1))
-    assert maths.provisional_between(start, due)
 
 
 # --------------------------------------------------------------------- entered data
@@ -359,30 +348,26 @@ def test_results_beyond_range_raise():
     assert FIRST_YEAR == 2004 and LAST_YEAR == 2099
 
 
-# --------------------------------------------------------------------- provider / maths
-def test_default_provider_is_cached_official_calendar():
-    cal = get_calendar()
-    assert cal is get_calendar()
+# --------------------------------------------------------------------- no default calendar
+def test_a_calendar_built_without_entries_is_the_official_one():
+    cal = WorkdayCalendar()
     assert cal.official_years == OFFICIAL_YEARS and not cal.entered_years
-    assert maths.is_workday(date(2025, 9, 28))
+    assert not cal.overrides
+    assert cal.is_workday(date(2025, 9, 28))  # the make-up Sunday
 
 
-def test_provider_is_used_by_maths_and_can_be_reset():
-    default = get_calendar()
-    set_calendar_provider(lambda: CUSTOM)
-    assert get_calendar() is CUSTOM
-    assert maths.is_workday(date(2025, 10, 8))
-    assert maths.add_workdays(date(2026, 12, 29), 5) == date(2027, 1, 6)
-    assert maths.workdays_between(date(2025, 9, 26), date(2025, 10, 8)) == 3
-    assert not maths.provisional_between(date(2026, 12, 29), date(2027, 1, 6))
-    assert maths.workday_deadline(sh(2026, 12, 29, 10), 5) == sh(2027, 1, 6, 23, 59, 59)
-    # An explicit calendar wins over the provider.
-    assert not maths.is_workday(date(2025, 10, 8), calendar=OFFICIAL)
-    assert maths.add_workdays(date(2026, 12, 29), 5, calendar=OFFICIAL) == date(2027, 1, 5)
-    set_calendar_provider(None)
-    assert get_calendar() is default
-    with pytest.raises(TypeError):
-        set_calendar_provider(42)  # type: ignore[arg-type]
+def test_each_calendar_answers_from_its_own_data_and_there_is_no_global_one():
+    assert CUSTOM.is_workday(date(2025, 10, 8))
+    assert CUSTOM.add_workdays(date(2026, 12, 29), 5) == date(2027, 1, 6)
+    assert CUSTOM.workdays_between(date(2025, 9, 26), date(2025, 10, 8)) == 3
+    assert not CUSTOM.provisional_between(date(2026, 12, 29), date(2027, 1, 6))
+    assert CUSTOM.workday_deadline(sh(2026, 12, 29, 10), 5) == sh(2027, 1, 6, 23, 59, 59)
+    # The official calendar is unaffected by CUSTOM's entries.
+    assert not OFFICIAL.is_workday(date(2025, 10, 8))
+    assert OFFICIAL.add_workdays(date(2026, 12, 29), 5) == date(2027, 1, 5)
+    # No module-level calendar to fall back on: callers pass the calendar in force.
+    for name in ("get_calendar", "set_calendar_provider", "_default_provider", "_provider"):
+        assert not hasattr(worktime_calendar, name), name
 
 
 # --------------------------------------------------------------------- properties

@@ -10,15 +10,13 @@ import pytest
 from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
-from taxdesk.workdays import maths
-from taxdesk.workdays.calendar import (
+from taxdesk.worktime.calendar import (
     SHANGHAI,
     CalendarRangeError,
     WorkdayCalendar,
     YearData,
-    set_calendar_provider,
 )
-from taxdesk.workdays.hours import (
+from taxdesk.worktime.hours import (
     DEFAULT_HOURS,
     WorkingHours,
     add_working_time,
@@ -37,13 +35,6 @@ CUSTOM_HOURS = WorkingHours.parse("08:30-17:30")
 
 def sh(*args: int) -> datetime:
     return datetime(*args, tzinfo=SHANGHAI)
-
-
-@pytest.fixture(autouse=True)
-def _reset_provider():
-    set_calendar_provider(None)
-    yield
-    set_calendar_provider(None)
 
 
 # --------------------------------------------------------------------- the spec examples
@@ -170,19 +161,45 @@ def test_mnt_04_naive_datetimes_are_rejected():
     with pytest.raises(ValueError, match="aware"):
         add_working_time(datetime(2025, 9, 30, 16), H, DEFAULT_HOURS, OFFICIAL)
     with pytest.raises(ValueError, match="aware"):
-        working_time_between(datetime(2025, 9, 30, 16), sh(2025, 9, 30, 17), DEFAULT_HOURS)
+        working_time_between(
+            datetime(2025, 9, 30, 16), sh(2025, 9, 30, 17), DEFAULT_HOURS, OFFICIAL
+        )
     with pytest.raises(ValueError, match="aware"):
-        working_time_between(sh(2025, 9, 30, 16), datetime(2025, 9, 30, 17), DEFAULT_HOURS)
+        working_time_between(
+            sh(2025, 9, 30, 16), datetime(2025, 9, 30, 17), DEFAULT_HOURS, OFFICIAL
+        )
 
 
 @pytest.mark.rule("MNT-04")
-def test_mnt_04_calendar_none_uses_the_active_calendar():
+def test_mnt_04_the_calendar_passed_in_decides():
     start = sh(2025, 9, 30, 16)
-    assert add_working_time(start, 8 * H, DEFAULT_HOURS) == sh(2025, 10, 9, 16)
-    set_calendar_provider(lambda: CUSTOM)  # 2025-10-08 overridden to a working day
-    assert add_working_time(start, 8 * H, DEFAULT_HOURS) == sh(2025, 10, 8, 16)
-    assert maths.add_working_time(start, 8 * H, maths.DEFAULT_HOURS) == sh(2025, 10, 8, 16)
-    assert working_time_between(start, sh(2025, 10, 8, 16), DEFAULT_HOURS) == 8 * H
+    assert add_working_time(start, 8 * H, DEFAULT_HOURS, OFFICIAL) == sh(2025, 10, 9, 16)
+    # CUSTOM overrides 2025-10-08 to a working day: the administrator's correction counts.
+    assert add_working_time(start, 8 * H, DEFAULT_HOURS, CUSTOM) == sh(2025, 10, 8, 16)
+    assert add_working_time(start, 8 * H, hours=DEFAULT_HOURS, calendar=CUSTOM) == sh(
+        2025, 10, 8, 16
+    )
+    assert working_time_between(start, sh(2025, 10, 8, 16), DEFAULT_HOURS, CUSTOM) == 8 * H
+    assert working_time_between(start, sh(2025, 10, 8, 16), DEFAULT_HOURS, OFFICIAL) == 2 * H
+
+
+@pytest.mark.rule("MNT-04")
+def test_mnt_04_leaving_out_the_calendar_is_an_error():
+    # No hidden default: a call without the calendar in force must fail loudly instead of
+    # silently counting on the official data without the administrator's corrections.
+    start = sh(2025, 9, 30, 16)
+    with pytest.raises(TypeError):
+        add_working_time(start, 8 * H, DEFAULT_HOURS)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        add_working_time(start, timedelta(0), DEFAULT_HOURS)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        working_time_between(start, sh(2025, 10, 8, 16), DEFAULT_HOURS)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="WorkdayCalendar"):
+        add_working_time(start, 8 * H, DEFAULT_HOURS, None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="WorkdayCalendar"):
+        add_working_time(start, timedelta(0), DEFAULT_HOURS, None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="WorkdayCalendar"):
+        working_time_between(start, start, DEFAULT_HOURS, None)  # type: ignore[arg-type]
 
 
 @pytest.mark.rule("MNT-04")

@@ -9,7 +9,8 @@ For an aware ``moment`` with Asia/Shanghai local date ``D`` and local time ``t``
 ``working_time_between(a, b) = T(b) - T(a)`` and ``add_working_time(m, d)`` is the
 earliest moment ``r`` with ``T(r) = T(m) + d``. Everything is computed in integer
 microseconds from the calendar's precomputed working-day ordinals, so each call is
-constant time in the duration and exact to the microsecond.
+constant time in the duration and exact to the microsecond. The calendar to count on is
+always passed in explicitly; there is no module-level default calendar.
 
 This module is pure Python and must not import Django.
 """
@@ -20,7 +21,7 @@ import re
 from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 
-from .calendar import SHANGHAI, CalendarRangeError, WorkdayCalendar, get_calendar
+from .calendar import SHANGHAI, CalendarRangeError, WorkdayCalendar
 
 __all__ = [
     "DEFAULT_HOURS",
@@ -220,6 +221,14 @@ def _local(moment: datetime, name: str) -> datetime:
     return moment.astimezone(SHANGHAI)
 
 
+def _check_calendar(calendar: object) -> None:
+    if not isinstance(calendar, WorkdayCalendar):
+        raise TypeError(
+            f"calendar must be a WorkdayCalendar (the calendar in force), "
+            f"got {type(calendar).__name__}"
+        )
+
+
 def _t_us(local: datetime, hours: WorkingHours, cal: WorkdayCalendar) -> int:
     """T(moment) in microseconds, for a datetime already in Asia/Shanghai."""
     day = local.date()
@@ -237,7 +246,7 @@ def add_working_time(
     moment: datetime,
     duration: timedelta,
     hours: WorkingHours,
-    calendar: WorkdayCalendar | None = None,
+    calendar: WorkdayCalendar,
 ) -> datetime:
     """The earliest moment at which ``duration`` of working time has run since ``moment``.
 
@@ -245,23 +254,26 @@ def add_working_time(
     exactly on the end of an interval returns that end (e.g. 12:00, not 13:00).
     ``duration`` must be >= 0; 0 returns ``moment`` itself (converted to Asia/Shanghai).
     The result is an aware datetime in Asia/Shanghai.
+
+    ``calendar`` is required (there is no default): pass the calendar in force, with the
+    administrator's corrections (``taxdesk.workdays.store.current_calendar()``).
     """
     local = _local(moment, "moment")
+    _check_calendar(calendar)
     if not isinstance(duration, timedelta):
         raise TypeError(f"duration must be a timedelta, got {type(duration).__name__}")
     if duration < timedelta(0):
         raise ValueError("duration of working time must not be negative")
     if not duration:
         return local
-    cal = get_calendar() if calendar is None else calendar
     length = hours._length
-    target = _t_us(local, hours, cal) + _as_us(duration)
+    target = _t_us(local, hours, calendar) + _as_us(duration)
     k, r = divmod(target, length)
     if r == 0:  # ends exactly at the close of a working day
         k -= 1
         r = length
     try:
-        day = cal.workday_at(k)
+        day = calendar.workday_at(k)
     except CalendarRangeError:
         raise CalendarRangeError(
             None,
@@ -275,9 +287,12 @@ def working_time_between(
     a: datetime,
     b: datetime,
     hours: WorkingHours,
-    calendar: WorkdayCalendar | None = None,
+    calendar: WorkdayCalendar,
 ) -> timedelta:
-    """Working time from ``a`` to ``b`` (negative if ``b`` is before ``a``)."""
+    """Working time from ``a`` to ``b`` (negative if ``b`` is before ``a``).
+
+    ``calendar`` is required (there is no default): pass the calendar in force.
+    """
     la, lb = _local(a, "a"), _local(b, "b")
-    cal = get_calendar() if calendar is None else calendar
-    return timedelta(microseconds=_t_us(lb, hours, cal) - _t_us(la, hours, cal))
+    _check_calendar(calendar)
+    return timedelta(microseconds=_t_us(lb, hours, calendar) - _t_us(la, hours, calendar))

@@ -25,9 +25,8 @@ This module is pure Python and must not import Django.
 
 from __future__ import annotations
 
-import threading
 import zoneinfo
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -40,8 +39,6 @@ __all__ = [
     "CalendarRangeError",
     "WorkdayCalendar",
     "YearData",
-    "get_calendar",
-    "set_calendar_provider",
 ]
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -420,37 +417,3 @@ def _years_text(years: frozenset[int]) -> str:
     if ys[-1] - ys[0] + 1 == len(ys):
         return f"{ys[0]}-{ys[-1]}" if len(ys) > 1 else str(ys[0])
     return ",".join(map(str, ys))
-
-
-# ---------------------------------------------------------------------- provider
-_default_calendar: WorkdayCalendar | None = None
-_default_lock = threading.Lock()
-_provider: Callable[[], WorkdayCalendar] | None = None
-
-
-def _default_provider() -> WorkdayCalendar:
-    global _default_calendar
-    cal = _default_calendar
-    if cal is None:
-        with _default_lock:
-            cal = _default_calendar
-            if cal is None:
-                cal = _default_calendar = WorkdayCalendar()
-    return cal
-
-
-def set_calendar_provider(fn: Callable[[], WorkdayCalendar] | None) -> None:
-    """Install the function returning the active calendar; ``None`` restores the default
-    (a lazily built, cached, official-data-only calendar)."""
-    global _provider
-    if fn is not None and not callable(fn):
-        raise TypeError("calendar provider must be callable or None")
-    _provider = fn
-
-
-def get_calendar() -> WorkdayCalendar:
-    """The active calendar (as returned by the installed provider)."""
-    fn = _provider
-    if fn is None:
-        return _default_provider()
-    return fn()
