@@ -10,28 +10,25 @@ from django.utils.translation import gettext_lazy as _
 
 from taxdesk.customers import extensions
 from taxdesk.customers.filtersets import IntegerFilter
-from taxdesk.customers.queries import newest
 
 from .choices import ContractState
 from .models import Charge, ServiceContract
 
 
 def contracts_panel(user, taxpayer, limit: int) -> dict:
-    rows, more = newest(
+    return extensions.newest_rows(
         ServiceContract.objects.restrict(user)
         .filter(taxpayer=taxpayer)
         .order_by("-starts_on", "-id"),
         limit,
     )
-    return {"rows": rows, "more": more}
 
 
 def charges_panel(user, taxpayer, limit: int) -> dict:
-    rows, more = newest(
+    return extensions.newest_rows(
         Charge.objects.restrict(user).filter(taxpayer=taxpayer).order_by("-service_date", "-id"),
         limit,
     )
-    return {"rows": rows, "more": more}
 
 
 def contract_expiring(queryset, name, value):

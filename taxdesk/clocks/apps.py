@@ -7,6 +7,9 @@ class ClocksConfig(AppConfig):
     verbose_name = _("Clocks")
 
     def ready(self):
+        from taxdesk.core.navigation import NavItem, everyone, register
+
+        register(NavItem("clocks", _("Clocks"), "clocks:list", everyone, 600))
         from taxdesk.core.signals import working_hours_changed
         from taxdesk.workdays.signals import calendar_changed
 

@@ -1,4 +1,8 @@
-"""The menu, by role: each item names who sees it."""
+"""The menu, by role: each item names who sees it.
+
+Core's own items are here; every other app registers its items from its
+``AppConfig.ready()`` (``register``), so core names no app above it. Items show in ``order``.
+"""
 
 from __future__ import annotations
 
@@ -18,34 +22,36 @@ class NavItem:
     label: str | Promise
     url_name: str
     shows_to: Callable[[object], bool]
+    order: int = 0
 
 
-def _everyone(user) -> bool:
+def everyone(user) -> bool:
     return True
 
 
-def _staff_and_officers(user) -> bool:
+def staff_and_officers(user) -> bool:
     return user.is_superuser or user.role != Role.TAXPAYER
 
 
-def _importers(user) -> bool:
-    return user.is_superuser or user.role in (Role.UNIT_ADMIN, Role.SALES_CLERK, Role.DISPATCHER)
+_items: dict[str, NavItem] = {}
 
 
-MENU = (
-    NavItem("home", _("Home"), "home:home", _everyone),
-    NavItem("taxpayers", _("Taxpayers"), "customers:taxpayer_list", _staff_and_officers),
-    NavItem("devices", _("Devices"), "devices:device_list", _staff_and_officers),
-    NavItem("sales", _("Sales"), "sales:sale_list", _staff_and_officers),
-    NavItem("billing", _("Fees and contracts"), "billing:charge_list", _staff_and_officers),
-    NavItem("imports", _("Import"), "imports:job_list", _importers),
-    NavItem("clocks", _("Clocks"), "clocks:list", _everyone),
-    NavItem("units", _("Service units"), "core:unit_list", _everyone),
-    NavItem("calendar", _("Working-day calendar"), "workdays:index", _staff_and_officers),
-    NavItem("audit", _("Audit trail"), "core:audit", lambda user: user.can_search_audit),
-    NavItem("api", _("API"), "api-docs", _staff_and_officers),
-    NavItem("admin", _("Administration"), "admin:index", lambda user: user.is_superuser),
-)
+def register(item: NavItem) -> None:
+    _items[item.key] = item
+
+
+def menu() -> list[NavItem]:
+    return sorted(_items.values(), key=lambda item: (item.order, item.key))
+
+
+for _item in (
+    NavItem("home", _("Home"), "home:home", everyone, 0),
+    NavItem("units", _("Service units"), "core:unit_list", everyone, 700),
+    NavItem("audit", _("Audit trail"), "core:audit", lambda user: user.can_search_audit, 900),
+    NavItem("api", _("API"), "api-docs", staff_and_officers, 1000),
+    NavItem("admin", _("Administration"), "admin:index", lambda user: user.is_superuser, 1100),
+):
+    register(_item)
 
 
 def menu_for(user) -> list[dict]:
@@ -53,6 +59,6 @@ def menu_for(user) -> list[dict]:
         return []
     return [
         {"key": item.key, "label": item.label, "url": reverse(item.url_name)}
-        for item in MENU
+        for item in menu()
         if item.shows_to(user)
     ]

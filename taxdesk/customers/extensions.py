@@ -46,6 +46,12 @@ _actions: dict[str, TaxpayerAction] = {}
 _finders: dict[str, Finder] = {}
 
 
+def newest_rows(queryset, limit: int) -> dict:
+    """A panel's usual context: the first ``limit`` rows of ``queryset`` and whether more."""
+    rows = list(queryset[: limit + 1])
+    return {"rows": rows[:limit], "more": len(rows) > limit}
+
+
 def register_panel(panel: TaxpayerPanel) -> None:
     _panels[panel.key] = panel
 

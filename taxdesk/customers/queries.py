@@ -72,12 +72,6 @@ def phone_digits(text: str) -> str | None:
     return raw
 
 
-def newest(queryset, limit: int) -> tuple[list, bool]:
-    """The first ``limit`` rows of ``queryset`` and whether there are more."""
-    rows = list(queryset[: limit + 1])
-    return rows[:limit], len(rows) > limit
-
-
 def ids_or_none(values) -> list[int] | None:
     """At most ID_LIMIT ids, or None when there are more (the caller uses a condition)."""
     ids = list(values[: ID_LIMIT + 1])

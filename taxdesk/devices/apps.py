@@ -7,6 +7,9 @@ class DevicesConfig(AppConfig):
     verbose_name = _("Devices")
 
     def ready(self):
+        from taxdesk.core.navigation import NavItem, register, staff_and_officers
+
+        register(NavItem("devices", _("Devices"), "devices:device_list", staff_and_officers, 200))
         from . import extensions
 
         extensions.register()

@@ -8,21 +8,20 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from taxdesk.customers import extensions
-from taxdesk.customers.queries import ids_or_none, newest, prefix_range
+from taxdesk.customers.queries import ids_or_none, prefix_range
 
 from .choices import HELD_STATUSES, DeviceType
 from .models import Device
 
 
 def devices_panel(user, taxpayer, limit: int) -> dict:
-    rows, more = newest(
+    return extensions.newest_rows(
         Device.objects.restrict(user)
         .filter(taxpayer=taxpayer)
         .select_related("paired_with")
         .order_by("-sold_on", "serial"),
         limit,
     )
-    return {"rows": rows, "more": more}
 
 
 def holds_device(queryset, name, value):

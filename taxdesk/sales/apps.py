@@ -7,6 +7,9 @@ class SalesConfig(AppConfig):
     verbose_name = _("Sales")
 
     def ready(self):
+        from taxdesk.core.navigation import NavItem, register, staff_and_officers
+
+        register(NavItem("sales", _("Sales"), "sales:sale_list", staff_and_officers, 300))
         from taxdesk.billing.pricing import register_sold_price_reader
 
         from . import extensions

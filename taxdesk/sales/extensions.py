@@ -7,21 +7,19 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from taxdesk.customers import extensions
-from taxdesk.customers.queries import newest
 
 from .actions import may_sell_to
 from .models import Sale
 
 
 def sales_panel(user, taxpayer, limit: int) -> dict:
-    rows, more = newest(
+    return extensions.newest_rows(
         Sale.objects.restrict(user)
         .filter(taxpayer=taxpayer)
         .select_related("sold_by")
         .order_by("-sold_on", "-id"),
         limit,
     )
-    return {"rows": rows, "more": more}
 
 
 def sell_url(user, taxpayer) -> str | None:

@@ -1,11 +1,11 @@
-"""Template helpers of the taxpayer pages.
+"""Template helpers of the taxpayer pages and of the panels other apps add to them.
 
-The taxpayer page links to devices, sales, contracts and charges, whose pages other apps add;
-a link whose page does not exist (yet) is left out rather than breaking the page.
+A record linked from a panel may have no page of its own: its link is left out rather than
+breaking the page.
 """
 
 from django import template
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch
 
 register = template.Library()
 
@@ -16,13 +16,4 @@ def url_of(obj) -> str:
     try:
         return obj.get_absolute_url()
     except (AttributeError, NoReverseMatch):
-        return ""
-
-
-@register.simple_tag
-def optional_url(name, *args) -> str:
-    """{% optional_url "sales:sale_add" taxpayer.pk as url %} → "" if there is no such page."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
         return ""
