@@ -23,7 +23,6 @@ from taxdesk.customers.models import Taxpayer
 from .actions import (
     may_add_in_unit,
     move_device,
-    normalise_serial,
     pair_reporting_disk,
     receive_stock,
     set_warranty_policy,
@@ -184,7 +183,7 @@ class DevicePairView(_DeviceChangeView):
         device = self._device(pk)
         form = PairForm(request.POST)
         if form.is_valid():
-            serial = normalise_serial(form.cleaned_data["serial"])
+            serial = form.cleaned_data["serial"]  # normalised by the form
             other = (
                 Device.objects.restrict(request.user, CHANGE)
                 .filter(serial=serial)

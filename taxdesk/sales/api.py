@@ -41,7 +41,11 @@ class SaleSerializer(serializers.ModelSerializer):
 
 class SaleRequestSerializer(serializers.Serializer):
     taxpayer = serializers.IntegerField()
-    serials = serializers.ListField(child=serializers.CharField(max_length=20), allow_empty=False)
+    serials = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        allow_empty=False,
+        help_text="Serial numbers as typed: full-width digits, spaces and dashes are read away.",
+    )
     sold_at = serializers.DateTimeField()
     remarks = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
