@@ -2,9 +2,9 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from taxdesk.core.api.fields import ScopedRelatedField
 from taxdesk.core.api.viewsets import ScopedGenericViewSet
 from taxdesk.customers.models import Taxpayer
 
@@ -40,7 +40,8 @@ class SaleSerializer(serializers.ModelSerializer):
 
 
 class SaleRequestSerializer(serializers.Serializer):
-    taxpayer = serializers.IntegerField()
+    # A taxpayer out of reach is answered as an id that does not exist: 400, "does_not_exist".
+    taxpayer = ScopedRelatedField(Taxpayer)
     serials = serializers.ListField(
         child=serializers.CharField(max_length=100),
         allow_empty=False,
@@ -59,14 +60,11 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGeneri
 
     @extend_schema(request=SaleRequestSerializer, responses={201: SaleSerializer})
     def create(self, request):
-        body = SaleRequestSerializer(data=request.data)
+        body = SaleRequestSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        taxpayer = Taxpayer.objects.restrict(request.user).filter(pk=data["taxpayer"]).first()
-        if taxpayer is None:
-            raise NotFound()
         sale = sell_devices(
-            taxpayer=taxpayer,
+            taxpayer=data["taxpayer"],
             serials=data["serials"],
             sold_at=data["sold_at"],
             by=request.user,

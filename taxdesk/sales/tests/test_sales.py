@@ -361,4 +361,7 @@ def test_the_api_sells(shop, client_for):
         },
         content_type="application/json",
     )
-    assert other.status_code == 404
+    # Another unit's taxpayer is answered as an id that does not exist (the field is named).
+    assert other.status_code == 400
+    assert other.json()["error"]["code"] == "does_not_exist"
+    assert list(other.json()["error"]["fields"]) == ["taxpayer"]
