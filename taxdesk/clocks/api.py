@@ -19,6 +19,7 @@ class DeadlinePauseSerializer(serializers.ModelSerializer):
     class Meta:
         model = DeadlinePause
         fields = ["id", "reason", "evidence", "started_at", "ended_at", "paused_by"]
+        read_only_fields = fields  # pauses are made by POST …/pause/, not written here
 
 
 class DeadlineSerializer(serializers.ModelSerializer):

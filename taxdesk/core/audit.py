@@ -4,7 +4,9 @@ Business models inherit :class:`AuditedModel`. Every path that writes them is re
 ``save()`` (create and change, with the values before and after), ``delete()`` and cascades
 (through the ``post_delete`` signal, which Django sends for every deleted row of a model that
 has a receiver), ``QuerySet.update()`` and ``bulk_update()`` (rows are locked, read before
-and after) and ``bulk_create()``. Only raw SQL escapes it, and the code has none.
+and after) and ``bulk_create()``. Only raw SQL and the plain ``_base_manager`` escape it, and
+the code writes through neither. Fields a model lists in ``audit_exclude`` are recorded by no
+path: a write of nothing else (an import's progress) records nothing, locks nothing.
 
 The request (user, id, IP, web or API) comes from :class:`AuditContextMiddleware`; actions,
 commands and tasks name the acting user with :func:`acting`.
@@ -277,7 +279,14 @@ class AuditedQuerySet(RestrictedQuerySet):
     def update(self, **kwargs):
         if not kwargs:
             return 0
+        audited = {name for name, _attname in _fields(self.model)}
         names = [self.model._meta.get_field(k).name for k in kwargs]
+        names = [name for name in names if name in audited]
+        if not names:
+            # Only fields the model keeps out of the trail (``audit_exclude``: a running
+            # import's progress, for instance): nothing to record, so nothing is locked or
+            # read either. A save() of such fields records nothing in the same way.
+            return super().update(**kwargs)
         with transaction.atomic(using=self.db):
             locked = self.select_for_update().order_by()
             before = {row["pk"]: row for row in locked.values("pk", *names)}

@@ -5,12 +5,29 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .choices import AuditAction
-from .models import AuditEntry, ServiceUnit
+from .models import AuditEntry, ServiceUnit, SupervisionBody
+
+
+# The choices of an id filter are the rows the caller sees: another tenant's id is "not a
+# valid choice" exactly as an id that does not exist (never an empty list that says it does).
+def units_in_reach(request):
+    if request is None:
+        return ServiceUnit.objects.none()
+    return ServiceUnit.objects.restrict(request.user).order_by("name")
+
+
+def bodies_in_reach(request):
+    if request is None:
+        return SupervisionBody.objects.none()
+    return SupervisionBody.objects.restrict(request.user).order_by("name")
 
 
 class ServiceUnitFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     city = django_filters.CharFilter(lookup_expr="icontains", label=_("City"))
+    supervision_body = django_filters.ModelChoiceFilter(
+        queryset=bodies_in_reach, label=_("Supervision body")
+    )
 
     class Meta:
         model = ServiceUnit

@@ -12,6 +12,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from taxdesk.core.api.fields import ScopedRelatedField
 from taxdesk.core.api.viewsets import ScopedGenericViewSet
 from taxdesk.core.models import ServiceUnit, TaxOffice
 from taxdesk.core.scoping import CHANGE
@@ -23,6 +24,8 @@ from .models import Contact, Taxpayer, TaxpayerChange
 
 
 class ContactSerializer(serializers.ModelSerializer):
+    # A taxpayer out of reach is "does not exist", never a hint that it does.
+    taxpayer = ScopedRelatedField(Taxpayer)
     # As typed; the action checks and normalises the numbers (11-digit mobile).
     mobile = serializers.CharField(required=False, allow_blank=True, max_length=30)
     landline = serializers.CharField(required=False, allow_blank=True, max_length=30)
@@ -34,10 +37,6 @@ class ContactSerializer(serializers.ModelSerializer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None and "taxpayer" in self.fields:
-            # A taxpayer out of reach is "does not exist", never a hint that it does.
-            self.fields["taxpayer"].queryset = Taxpayer.objects.restrict(request.user)
         if self.instance is not None:
             self.fields["taxpayer"].read_only = True
 
@@ -75,12 +74,9 @@ class TaxpayerSerializer(serializers.ModelSerializer):
     invoice_types = serializers.ListField(
         child=serializers.ChoiceField(choices=InvoiceType.choices), required=False
     )
-    service_unit = serializers.PrimaryKeyRelatedField(
-        queryset=ServiceUnit.objects.all(), required=False
-    )
-    tax_office = serializers.PrimaryKeyRelatedField(
-        queryset=TaxOffice.objects.all(), required=False, allow_null=True
-    )
+    # Units and tax offices out of reach are "does not exist", as ids that never were.
+    service_unit = ScopedRelatedField(ServiceUnit, required=False)
+    tax_office = ScopedRelatedField(TaxOffice, required=False, allow_null=True)
     contacts = NestedContactSerializer(many=True, required=False)
     missing_for_entry = serializers.SerializerMethodField()
 
@@ -134,7 +130,7 @@ class TypeChangeSerializer(_ChangeSerializer):
 
 
 class TaxOfficeChangeSerializer(_ChangeSerializer):
-    to = serializers.PrimaryKeyRelatedField(queryset=TaxOffice.objects.all())
+    to = ScopedRelatedField(TaxOffice)
 
 
 class TaxpayerViewSet(
@@ -184,7 +180,7 @@ class TaxpayerViewSet(
 
     def _change(self, request, body_class, change):
         taxpayer = self.get_object()
-        body = body_class(data=request.data)
+        body = body_class(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         data = body.validated_data
         change(

@@ -37,9 +37,10 @@ class TaxpayerAction:
     url: Callable[[object, object], str | None]
 
 
-# A finder gets a normalised key (letters and digits, 6 to 20 of them) and answers the ids
-# of the taxpayers it finds, or a condition on the taxpayer when the ids would be too many.
-Finder = Callable[[str], "list[int] | Q"]
+# A finder gets the search box's text and answers the ids of the taxpayers it finds, a
+# condition on the taxpayer when the ids would be too many, or None when the text is not
+# a key of its kind.
+Finder = Callable[[str], "list[int] | Q | None"]
 
 _panels: dict[str, TaxpayerPanel] = {}
 _actions: dict[str, TaxpayerAction] = {}

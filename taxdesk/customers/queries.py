@@ -20,7 +20,8 @@ device serial         is 4–20 digits/letters: serials that start     the seria
 ====================  =============================================  ==========================
 
 Apps above the register add keys through ``extensions.register_finder`` (the devices app
-finds holders by serial); a finder gets the same 4–20 character key as the number.
+finds holders by serial); a finder reads the text its own way and answers None when the text
+is not one of its keys.
 
 A prefix is a range (``number >= 'ABC' AND number <= 'ABCZZ…'``) rather than ``LIKE 'ABC%'``:
 a range uses a B-tree on SQLite and on PostgreSQL whatever the collation, ``LIKE`` does not.
@@ -135,7 +136,7 @@ def search(queryset, text: str):
     key = normalize_number(text)
     if MIN_KEY <= len(key) <= MAX_KEY and _KEY.match(key):
         found.append(number_taxpayer_ids(key))
-        found.extend(finder(key) for finder in extensions.finders())
+    found.extend(result for finder in extensions.finders() if (result := finder(text)) is not None)
     digits = phone_digits(text)
     if digits is not None:
         found.append(phone_taxpayer_ids(digits))

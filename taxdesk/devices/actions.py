@@ -8,7 +8,6 @@ the same device at once cannot both succeed.
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
@@ -29,6 +28,7 @@ from .choices import (
     DeviceType,
 )
 from .models import Device, DeviceEvent, StockBatch, WarrantyPolicy, validate_serial
+from .serials import normalise_serial
 
 # One delivery note is at most this many devices: a request stays bounded.
 MAX_SERIALS_PER_BATCH = 10_000
@@ -51,13 +51,6 @@ def _not_future(day: date, field: str) -> None:
         raise _field_error(
             field, _("%(day)s is in the future.") % {"day": day.isoformat()}, "future"
         )
-
-
-def normalise_serial(raw) -> str:
-    """A serial as typed or pasted: full-width characters folded (NFKC), spaces removed,
-    letters in capitals."""
-    text = unicodedata.normalize("NFKC", str(raw or ""))
-    return "".join(text.split()).upper()
 
 
 # --------------------------------------------------------------------------- stock

@@ -1,5 +1,5 @@
 """API of the device register: devices (move, pair), stock batches (receive), warranty
-policies. (The sales API is in ``sale_api.py``.)"""
+policies. (The sales API is in the sales app.)"""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from taxdesk.core.api.fields import ScopedRelatedField
 from taxdesk.core.api.viewsets import ScopedGenericViewSet, ScopedReadOnlyViewSet
 from taxdesk.core.models import ServiceUnit
-from taxdesk.core.scoping import CHANGE, VIEW
+from taxdesk.core.scoping import CHANGE
 
 from .actions import (
     MAX_SERIALS_PER_BATCH,
@@ -100,7 +101,7 @@ class MoveSerializer(serializers.Serializer):
 
 
 class PairSerializer(serializers.Serializer):
-    device = serializers.IntegerField(help_text="The id of the device to pair with.")
+    device = ScopedRelatedField(Device, help_text="The id of the device to pair with.")
 
 
 class DeviceViewSet(ScopedReadOnlyViewSet):
@@ -165,18 +166,11 @@ class DeviceViewSet(ScopedReadOnlyViewSet):
     @action(detail=True, methods=["post"])
     def pair(self, request, pk=None):
         device = self.get_object()
-        body = PairSerializer(data=request.data)
+        body = PairSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
-        other = (
-            Device.objects.restrict(request.user, VIEW)
-            .filter(pk=body.validated_data["device"])
-            .exclude(pk=device.pk)
-            .first()
-        )
-        if other is None:
-            raise exceptions.ValidationError(
-                {"device": [exceptions.ErrorDetail(_("No such device."), "not_found")]}
-            )
+        # A device out of reach is answered as an id that does not exist ("does_not_exist");
+        # a device named as its own partner is refused by the action (not the right type).
+        other = body.validated_data["device"]
         if device.device_type == DeviceType.REPORTING_DISK:
             reporting, main = device, other
         else:
@@ -186,22 +180,10 @@ class DeviceViewSet(ScopedReadOnlyViewSet):
 
 
 # --------------------------------------------------------------------------- stock batches
-class UnitInReachMixin:
-    """``service_unit`` offers only the units the caller sees: another is "does not exist"."""
-
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        if request is not None and "service_unit" in fields:
-            fields["service_unit"].queryset = ServiceUnit.objects.restrict(request.user)
-        return fields
-
-
-class StockBatchSerializer(UnitInReachMixin, serializers.ModelSerializer):
-    service_unit = serializers.PrimaryKeyRelatedField(
-        queryset=ServiceUnit.objects.all(),
-        required=False,
-        help_text="Default: the caller's own unit.",
+class StockBatchSerializer(serializers.ModelSerializer):
+    # A unit out of reach is "does not exist", as an id that never was.
+    service_unit = ScopedRelatedField(
+        ServiceUnit, required=False, help_text="Default: the caller's own unit."
     )
     device_type_display = serializers.CharField(source="get_device_type_display", read_only=True)
     serials = serializers.ListField(
@@ -314,11 +296,9 @@ class StockBatchViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
 
 
 # --------------------------------------------------------------------------- warranty
-class WarrantyPolicySerializer(UnitInReachMixin, serializers.ModelSerializer):
-    service_unit = serializers.PrimaryKeyRelatedField(
-        queryset=ServiceUnit.objects.all(),
-        required=False,
-        help_text="Default: the caller's own unit.",
+class WarrantyPolicySerializer(serializers.ModelSerializer):
+    service_unit = ScopedRelatedField(
+        ServiceUnit, required=False, help_text="Default: the caller's own unit."
     )
     device_type = serializers.ChoiceField(choices=DeviceType.choices)
 

@@ -8,10 +8,11 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from taxdesk.customers import extensions
-from taxdesk.customers.queries import ids_or_none, prefix_range
+from taxdesk.customers.queries import MAX_KEY, MIN_KEY, ids_or_none, prefix_range
 
 from .choices import HELD_STATUSES, DeviceType
 from .models import Device
+from .serials import normalise_serial
 
 
 def devices_panel(user, taxpayer, limit: int) -> dict:
@@ -35,8 +36,13 @@ def holds_device(queryset, name, value):
     return queryset.filter(Exists(held))
 
 
-def serial_taxpayer_ids(prefix: str) -> list[int] | Q:
-    """Holders of a device whose serial starts with ``prefix`` (present or past holders)."""
+def serial_taxpayer_ids(text: str) -> list[int] | Q | None:
+    """Holders of a device whose serial starts with the text (present or past holders), the
+    text read as a serial is typed ("6612 3456-7890", full-width digits): 4 to 20 digits or
+    capital letters."""
+    prefix = normalise_serial(text)
+    if not (MIN_KEY <= len(prefix) <= MAX_KEY and prefix.isascii() and prefix.isalnum()):
+        return None
     devices = Device.objects.filter(prefix_range("serial", prefix), taxpayer__isnull=False)
     ids = ids_or_none(devices.order_by().values_list("taxpayer_id", flat=True))
     if ids is None:

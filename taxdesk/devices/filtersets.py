@@ -10,9 +10,9 @@ from django.utils.translation import gettext_lazy as _
 
 from taxdesk.core.models import ServiceUnit
 
-from .actions import normalise_serial
 from .choices import DeviceStatus, DeviceType
 from .models import Device, StockBatch
+from .serials import normalise_serial
 
 
 def units_in_reach(request):

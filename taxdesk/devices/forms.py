@@ -7,6 +7,7 @@ from taxdesk.core.models import ServiceUnit
 from .actions import MAX_SERIALS_PER_BATCH
 from .choices import DeviceStatus, DeviceType
 from .models import StockBatch, WarrantyPolicy
+from .serials import normalise_serial, split_serials
 
 
 class DateInput(forms.DateInput):
@@ -44,6 +45,9 @@ class PairForm(forms.Form):
         label=_("Serial number of the device to pair with"), max_length=40, strip=True
     )
 
+    def clean_serial(self) -> str:
+        return normalise_serial(self.cleaned_data["serial"])
+
 
 class ReceiveForm(forms.Form):
     """Devices received on one delivery note: one serial number per line."""
@@ -65,7 +69,10 @@ class ReceiveForm(forms.Form):
     serials = forms.CharField(
         label=_("Serial numbers"),
         widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false", "class": "font-monospace"}),
-        help_text=_("One per line, as on the delivery note (at most %(max)s).")
+        help_text=_(
+            "One per line (or several separated by commas), as on the delivery note "
+            "(at most %(max)s)."
+        )
         % {"max": MAX_SERIALS_PER_BATCH},
     )
 
@@ -79,7 +86,9 @@ class ReceiveForm(forms.Form):
             del self.fields["service_unit"]
 
     def serial_lines(self) -> list[str]:
-        return self.cleaned_data["serials"].splitlines()
+        """The serials typed or pasted, normalised; a blank line keeps its place, so the
+        action's "Line N" is the box's line N when there is one serial per line."""
+        return split_serials(self.cleaned_data["serials"])
 
 
 class WarrantyPolicyForm(forms.Form):

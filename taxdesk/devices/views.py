@@ -23,7 +23,6 @@ from taxdesk.customers.models import Taxpayer
 
 from .actions import (
     move_device,
-    normalise_serial,
     pair_reporting_disk,
     receive_stock,
     set_warranty_policy,
@@ -177,7 +176,7 @@ class DevicePairView(_DeviceChangeView):
         device = self._device(pk)
         form = PairForm(request.POST)
         if form.is_valid():
-            serial = normalise_serial(form.cleaned_data["serial"])
+            serial = form.cleaned_data["serial"]  # normalised by the form
             other = (
                 Device.objects.restrict(request.user, CHANGE)
                 .filter(serial=serial)

@@ -17,6 +17,12 @@ Importing reads those rows back, checks each chunk of ``rows.BATCH_SIZE`` rows a
 database as it is then, and writes the chunk's valid rows in one transaction: a failing chunk
 leaves the database as it was for that chunk, the job records how far it got, and importing
 the same file again continues (rows already imported are updated, never duplicated).
+
+Every write of a job goes through the audited ``ImportJob.objects``: each change of state
+(uploaded → validating → validated → importing → done or failed) is an entry, with the counts
+at the end of each phase; the run's progress heartbeat writes only fields the model keeps out
+of the trail and so records nothing (docs/decisions/0004-import-audit.md). The rows imported
+are written through the audited bulk paths, one entry per row, as the acting user.
 """
 
 from __future__ import annotations
@@ -134,16 +140,18 @@ def start_import(job: ImportJob, *, by, valid_only: bool = False) -> ImportJob:
         raise ValidationError(_("The file has no valid row to import."), code="nothing_to_import")
     now = timezone.now()
     with transaction.atomic(), audit.acting(by):
-        # Claimed with a conditional UPDATE: two clicks start one import.
+        # Claimed with a conditional UPDATE: two clicks start one import. (The progress
+        # fields are out of the trail: the entry records the state, who and when.)
         claimed = ImportJob.objects.filter(pk=job.pk, state=JobState.VALIDATED).update(
             state=JobState.IMPORTING,
             run_by=by,
             import_valid_only=bool(valid_only),
             import_started_at=now,
+            processed_rows=0,
+            progress_at=now,
         )
         if not claimed:
             raise ValidationError(_("This file is being imported already."), code="already_started")
-        ImportJob._base_manager.filter(pk=job.pk).update(processed_rows=0, progress_at=now)
     dispatch(job.pk, IMPORT)
     job.refresh_from_db()
     return job
@@ -180,11 +188,14 @@ def _run_in_thread(job_id: int, phase: str) -> None:
 
 
 def _progress(job_id: int, outcome: Outcome, expected: int | None) -> None:
-    # Bookkeeping of the run, not a change of the record: outside the audit trail.
+    """The heartbeat of a run, at most every ``rows.PROGRESS_EVERY`` seconds: through the
+    audited queryset like every write, but only of fields ``ImportJob.audit_exclude`` keeps
+    out of the trail, so it records (and locks) nothing (docs/decisions/0004-import-audit.md).
+    """
     values = {"processed_rows": outcome.total, "progress_at": timezone.now()}
     if expected is not None:
         values["expected_rows"] = expected
-    ImportJob._base_manager.filter(pk=job_id).update(**values)
+    ImportJob.objects.filter(pk=job_id).update(**values)
 
 
 _frozen_runs = 0
@@ -222,11 +233,10 @@ def run_job(job_id: int, phase: str) -> str:
     if phase == VALIDATE:
         with audit.acting(job.created_by, source=AuditSource.TASK):
             claimed = ImportJob.objects.filter(pk=job.pk, state=JobState.UPLOADED).update(
-                state=JobState.VALIDATING
+                state=JobState.VALIDATING, progress_at=timezone.now()
             )
         if not claimed:
             return "skipped"
-        ImportJob._base_manager.filter(pk=job.pk).update(progress_at=timezone.now())
         by = job.created_by
     elif phase == IMPORT:
         if job.state != JobState.IMPORTING or job.finished_at is not None:
@@ -279,7 +289,9 @@ def _check(job: ImportJob, importer) -> Outcome:
         job.rows_file.save("rows.jsonl", File(spool.file), save=False)
     finally:
         spool.close()
-    ImportJob._base_manager.filter(pk=job.pk).update(rows_file=job.rows_file.name)
+    # The stored file's name is random and out of the trail (the job's entry at the end of
+    # the check records the counts).
+    ImportJob.objects.filter(pk=job.pk).update(rows_file=job.rows_file.name)
     return outcome
 
 

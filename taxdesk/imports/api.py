@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from taxdesk.core.api.fields import ScopedRelatedField
 from taxdesk.core.api.viewsets import ScopedGenericViewSet
 from taxdesk.core.models import ServiceUnit
 
@@ -89,15 +90,8 @@ class ImportJobDetailSerializer(ImportJobSerializer):
 class ImportUploadSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=JobKind.choices)
     file = serializers.FileField()
-    service_unit = serializers.PrimaryKeyRelatedField(
-        queryset=ServiceUnit.objects.none(), required=False, allow_null=True
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            self.fields["service_unit"].queryset = ServiceUnit.objects.restrict(request.user)
+    # A unit out of reach is "does not exist", as an id that never was.
+    service_unit = ScopedRelatedField(ServiceUnit, required=False, allow_null=True)
 
     def validate_file(self, value):
         check_upload(value)

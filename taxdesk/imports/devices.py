@@ -21,9 +21,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from taxdesk.devices.actions import normalise_serial
 from taxdesk.devices.choices import DeviceStatus, DeviceType
 from taxdesk.devices.models import Device, DeviceEvent, StockBatch, validate_serial
+from taxdesk.devices.serials import normalise_serial
 
 from .choices import JobKind
 from .columns import DEVICE_TYPE_NAMES, DEVICE_TYPE_WORDS

@@ -23,6 +23,7 @@ from taxdesk.core.scoping import may_add
 from taxdesk.customers.choices import TaxpayerStatus
 from taxdesk.devices.choices import MAIN_DISKS, DeviceStatus, DeviceType
 from taxdesk.devices.models import Device
+from taxdesk.devices.serials import normalise_serial
 from taxdesk.devices.warranty import warranty_end, warranty_years
 
 from .models import Sale, SaleLine
@@ -41,7 +42,11 @@ def _check_seller(taxpayer, by) -> None:
 
 
 def _devices_for_sale(taxpayer, serials: list[str]) -> list[Device]:
-    cleaned = [s.strip().upper() for s in serials if s and s.strip()]
+    """The devices named by ``serials`` (as typed: each read by ``normalise_serial``), all
+    in stock in the taxpayer's unit. Blank entries are skipped but keep their line number."""
+    lines = [(number, normalise_serial(raw)) for number, raw in enumerate(serials, start=1)]
+    lines = [(number, serial) for number, serial in lines if serial]
+    cleaned = [serial for _number, serial in lines]
     if not cleaned:
         raise _field_error("serials", _("Name at least one device to sell."), "required")
     repeated = sorted({s for s in cleaned if cleaned.count(s) > 1})
@@ -53,7 +58,7 @@ def _devices_for_sale(taxpayer, serials: list[str]) -> list[Device]:
         )
     found = {d.serial: d for d in Device.objects.filter(serial__in=cleaned)}
     problems = []
-    for line, serial in enumerate(cleaned, start=1):
+    for line, serial in lines:
         device = found.get(serial)
         if device is None or device.service_unit_id != taxpayer.service_unit_id:
             problems.append(

@@ -2,9 +2,9 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from taxdesk.core.api.fields import ScopedRelatedField
 from taxdesk.core.api.viewsets import ScopedGenericViewSet
 from taxdesk.customers.models import Taxpayer
 
@@ -41,8 +41,13 @@ class SaleSerializer(serializers.ModelSerializer):
 
 
 class SaleRequestSerializer(serializers.Serializer):
-    taxpayer = serializers.IntegerField()
-    serials = serializers.ListField(child=serializers.CharField(max_length=20), allow_empty=False)
+    # A taxpayer out of reach is answered as an id that does not exist: 400, "does_not_exist".
+    taxpayer = ScopedRelatedField(Taxpayer)
+    serials = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        allow_empty=False,
+        help_text="Serial numbers as typed: full-width digits, spaces and dashes are read away.",
+    )
     sold_at = serializers.DateTimeField()
     remarks = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
@@ -57,14 +62,11 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGeneri
 
     @extend_schema(request=SaleRequestSerializer, responses={201: SaleSerializer})
     def create(self, request):
-        body = SaleRequestSerializer(data=request.data)
+        body = SaleRequestSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        taxpayer = Taxpayer.objects.restrict(request.user).filter(pk=data["taxpayer"]).first()
-        if taxpayer is None:
-            raise NotFound()
         sale = sell_devices(
-            taxpayer=taxpayer,
+            taxpayer=data["taxpayer"],
             serials=data["serials"],
             sold_at=data["sold_at"],
             by=request.user,

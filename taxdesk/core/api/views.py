@@ -35,6 +35,7 @@ class MeSerializer(serializers.ModelSerializer):
             "taxpayer",
             "menu",
         ]
+        read_only_fields = fields  # an answer only: nothing is written through it
 
     def get_menu(self, user) -> list[str]:
         return [item["key"] for item in menu_for(user)]

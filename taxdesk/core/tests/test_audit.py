@@ -209,6 +209,43 @@ def test_queryset_update_records_one_entry_per_row(cast):
     assert not new_entries(start).exists()
 
 
+def test_queryset_update_records_only_the_audited_fields(cast):
+    """``audit_exclude`` holds for every path: an update of excluded fields only records
+    nothing (an import's progress); an update of both records the audited ones."""
+    now = timezone.now()
+    start = last_id()
+    with audit.acting(cast.root):
+        assert User.objects.filter(pk=cast.trainer_a.pk).update(last_login=now) == 1
+    assert not new_entries(start).exists()
+    assert User.objects.get(pk=cast.trainer_a.pk).last_login == now
+    with audit.acting(cast.root):
+        User.objects.filter(pk=cast.trainer_a.pk).update(
+            last_login=now + timedelta(hours=1), full_name="培训员甲"
+        )
+    assert [e.changes for e in new_entries(start)] == [{"full_name": ["trainer_a", "培训员甲"]}]
+
+
+def test_no_code_writes_around_the_audited_managers():
+    """``_base_manager`` is a plain manager: a write through it would leave no entry."""
+    from pathlib import Path
+
+    import taxdesk
+
+    root = Path(taxdesk.__file__).parent
+    write = re.compile(
+        r"_base_manager\b[^\n]*\.(update|create|get_or_create|update_or_create|bulk_create|"
+        r"bulk_update|delete)\("
+    )
+    offenders = [
+        f"{path.relative_to(root)}:{number}"
+        for path in sorted(root.rglob("*.py"))
+        if "tests" not in path.parts
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if write.search(line)
+    ]
+    assert offenders == []
+
+
 def test_bulk_update_records_each_row_before_and_after(cast):
     units = list(ServiceUnit.objects.filter(code__in=["UA", "UC"]).order_by("code"))
     units[0].address = "地址甲"

@@ -183,8 +183,19 @@ def test_taxpayer_create_refusals_come_back_as_field_errors(cast, client_for):
         "duplicate",
     )
     assert cast.pb1.name not in json.dumps(error, ensure_ascii=False)
+    # Another unit's tax office is out of reach: answered as an id that does not exist.
     assert_error(
         post(client, "/api/taxpayers/", new_taxpayer(cast, tax_office=cast.office_b.pk)),
+        400,
+        "does_not_exist",
+    )
+    # The platform administrator sees every office: one that does not serve the unit is named.
+    assert_error(
+        post(
+            client_for(cast.root),
+            "/api/taxpayers/",
+            new_taxpayer(cast, service_unit=cast.unit_a.pk, tax_office=cast.office_b.pk),
+        ),
         400,
         "foreign_tax_office",
     )
@@ -195,11 +206,11 @@ def test_taxpayer_create_refusals_come_back_as_field_errors(cast, client_for):
         400,
         "bad_mobile",
     )
-    # Another unit: refused, whoever names it.
+    # Another unit: out of reach, so answered as an id that does not exist.
     assert_error(
         post(client, "/api/taxpayers/", new_taxpayer(cast, service_unit=cast.unit_b.pk)),
         400,
-        "forbidden",
+        "does_not_exist",
     )
     assert state() == before
 
@@ -265,10 +276,11 @@ def test_dated_changes_through_the_api(cast, client_for):
     second = TaxOffice.objects.create(
         name="税务局A2", code="TA2", city="城a", supervision_body=cast.body_x
     )
+    # An office that does not serve the unit is out of the unit's reach: "does not exist".
     assert_error(
         post(client, f"{base}/change-tax-office/", {"to": second.pk, "effective_on": today}),
         400,
-        "foreign_tax_office",
+        "does_not_exist",
     )
     cast.unit_a.tax_offices.add(second)
     response = post(client, f"{base}/change-tax-office/", {"to": second.pk, "effective_on": today})

@@ -46,3 +46,20 @@ def test_a_panel_that_answers_none_is_left_out(cast, client_for):
         assert 'data-testid="devices"' in page.content.decode()
     finally:
         extensions._panels.pop("hidden")
+
+
+def test_the_search_finds_a_holder_by_a_serial_typed_with_spaces_dashes_or_full_width(cast):
+    from taxdesk.customers.models import Taxpayer
+    from taxdesk.customers.queries import search
+    from taxdesk.testing.customers import make_device
+
+    make_device(cast.pa2, "661234567890")
+    for typed in (
+        "661234567890",
+        "6612 3456 7890",
+        "6612-3456-7890",
+        "６６１２３４５６７８９０",
+        "66123",
+    ):
+        found = search(Taxpayer.objects.all(), typed)
+        assert list(found.values_list("pk", flat=True)) == [cast.pa2.pk], typed

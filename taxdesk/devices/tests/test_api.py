@@ -227,8 +227,8 @@ def test_pair_only_by_device_editors(fleet, client_for, username):
 def test_pair_refusals(fleet, client_for):
     client = client_for(fleet.admin_a)
     url = f"/api/devices/{fleet.ga_stock1.pk}/pair/"
-    error = assert_error(post(client, url, {"device": fleet.tb_stock.pk}), 400, "not_found")
-    assert set(error["fields"]) == {"device"}  # unit B's device: not named, not found
+    error = assert_error(post(client, url, {"device": fleet.tb_stock.pk}), 400, "does_not_exist")
+    assert set(error["fields"]) == {"device"}  # unit B's device: as an id that never was
     assert_error(post(client, url, {"device": fleet.gold_pa2.pk}), 400, "not_reporting_disk")
     assert_error(post(client, url, {"device": fleet.rep_pa1.pk}), 400, "pair_mismatch")
     assert_error(post(client, url, {}), 400, "required")

@@ -361,7 +361,10 @@ def test_the_api_sells(shop, client_for):
         },
         content_type="application/json",
     )
-    assert other.status_code == 404
+    # Another unit's taxpayer is answered as an id that does not exist (the field is named).
+    assert other.status_code == 400
+    assert other.json()["error"]["code"] == "does_not_exist"
+    assert list(other.json()["error"]["fields"]) == ["taxpayer"]
 
 
 def test_the_sales_filter_by_taxpayer_number_and_date_on_the_page_and_the_api(shop, client_for):
