@@ -5,6 +5,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from taxdesk.core.api.fields import PersonalJSONField
 from taxdesk.core.api.viewsets import ScopedGenericViewSet
 from taxdesk.customers.models import Taxpayer
 
@@ -24,6 +25,9 @@ class SaleLineSerializer(serializers.ModelSerializer):
 
 class SaleSerializer(serializers.ModelSerializer):
     lines = SaleLineSerializer(many=True, read_only=True)
+    # The application form's snapshot: its contacts' phones masked for the roles without
+    # need (core.privacy).
+    application = PersonalJSONField(read_only=True)
 
     class Meta:
         model = Sale
@@ -70,4 +74,4 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGeneri
             by=request.user,
             application={"remarks": data.get("remarks", "")},
         )
-        return Response(SaleSerializer(sale).data, status=status.HTTP_201_CREATED)
+        return Response(self.get_serializer(sale).data, status=status.HTTP_201_CREATED)
