@@ -43,7 +43,7 @@ class ObjectTypeField(serializers.Field):
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):
-    actor = serializers.PrimaryKeyRelatedField(read_only=True)
+    actor = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     object_type = ObjectTypeField(allow_null=True)
     changes = PersonalJSONField(read_only=True)
 

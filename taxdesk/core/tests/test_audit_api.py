@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -136,8 +137,13 @@ def test_an_entry_has_the_fields_of_the_trail(cast, client_for):
     assert row["ip"] == "10.1.2.3" and row["request_id"] == "audit-api-1234"
     assert row["at"] == timezone.localtime(entry.at).isoformat()
     # A sign-in names no record.
-    logins = [r for r in api_rows(client, {"action": "login"})]
+    logins = api_rows(client, {"action": "login"})
     assert logins and all(r["object_type"] is None and r["object_id"] == "" for r in logins)
+    # A failed sign-in names no user either (and belongs to no tenant: the platform's).
+    Client().post("/accounts/login/", {"username": "nobody-here", "password": "wrong"})
+    (failed,) = api_rows(client_for(cast.root), {"action": "login_failed"})
+    assert (failed["actor"], failed["object_type"]) == (None, None)
+    assert failed["object_repr"] == "nobody-here"
 
 
 # --- read-only --------------------------------------------------------------------------------
@@ -339,6 +345,7 @@ def test_the_schema_describes_the_audit_endpoint(cast, client_for):
     component = schema["components"]["schemas"]["AuditEntry"]
     assert set(component["properties"]) == FIELDS
     assert component["properties"]["object_type"]["nullable"] is True
+    assert component["properties"]["actor"]["nullable"] is True  # a failed sign-in has none
 
 
 def test_the_view_action_has_a_chinese_label():
