@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from taxdesk.billing.api import ChargeViewSet, ContractViewSet, FeeScheduleViewSet
 from taxdesk.clocks.api import DeadlineViewSet
+from taxdesk.core.api.audit import AuditEntryViewSet
 from taxdesk.core.api.views import ServiceUnitViewSet, TokenView, me
 from taxdesk.customers.api import ContactViewSet, TaxpayerViewSet
 from taxdesk.devices.api import DeviceViewSet, StockBatchViewSet, WarrantyPolicyViewSet
@@ -28,6 +29,7 @@ router.register("warranty-policies", WarrantyPolicyViewSet, basename="warranty-p
 router.register("fee-schedules", FeeScheduleViewSet, basename="fee-schedule")
 router.register("charges", ChargeViewSet, basename="charge")
 router.register("contracts", ContractViewSet, basename="contract")
+router.register("audit", AuditEntryViewSet, basename="audit-entry")
 
 urlpatterns = [
     path("me/", me, name="api-me"),

@@ -168,6 +168,22 @@ def write_entry(action: str, **details):
     return entry
 
 
+def record_view(instance, *, user, object_repr: str | None = None):
+    """Record that ``user`` read ``instance`` in full (a "view" entry), in the record's
+    tenants so that its unit and supervision body see who read it. Whose reads are recorded
+    is the caller's decision (``core.privacy.reads_are_recorded``)."""
+    unit_id, body_id = instance.audit_tenants()
+    return write_entry(
+        AuditAction.VIEW,
+        model=type(instance),
+        object_id=instance.pk,
+        object_repr=str(instance) if object_repr is None else object_repr,
+        unit_id=unit_id,
+        body_id=body_id,
+        user=user,
+    )
+
+
 def build_entry(
     action: str,
     *,

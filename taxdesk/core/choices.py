@@ -36,6 +36,8 @@ class AuditAction(models.TextChoices):
     LOGIN = "login", _("Logged in")
     LOGIN_FAILED = "login_failed", _("Failed login")
     LOGOUT = "logout", _("Logged out")
+    # A supervision or tax officer read a taxpayer's full record (docs/decisions/0008).
+    VIEW = "view", _("Viewed")
 
 
 class AuditSource(models.TextChoices):

@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404
 from django.views.generic import DetailView, TemplateView
 
 from .models import AuditEntry
+from .privacy import Personal, needs_personal_data
 from .scoping import CHANGE, VIEW, can
 
 
@@ -102,6 +103,7 @@ class ObjectListView(ScopedMixin, TemplateView):
             "service_unit.name",             # ("service_unit" alone gives str(unit))
             ("Record", "record_label"),      # a header and an attribute path
             (_("Time left"), remaining),     # a header and any callable of the row
+            Personal("mobile"),              # personal data: masked for roles without need
         ]
 
     A bare field path is headed by the field's verbose name; a choice field shows its
@@ -196,23 +198,29 @@ class ObjectListView(ScopedMixin, TemplateView):
 
     def export_getters(self) -> list[tuple[str, object]]:
         """Each export column as (header, function of a row)."""
+        return [self._export_column(spec) for spec in self.export_columns]
+
+    def _export_column(self, spec) -> tuple[str, object]:
         from django.utils.text import capfirst
         from django.utils.translation import gettext
 
-        columns = []
-        for spec in self.export_columns:
-            if isinstance(spec, str):
-                header, accessor = None, spec
-            else:
-                header, accessor = spec
-            if callable(accessor):
-                columns.append((gettext(str(header)), accessor))
-                continue
-            field = self._export_field(accessor)
-            if header is None:
-                header = capfirst(str(field.verbose_name)) if field is not None else accessor
-            columns.append((gettext(str(header)), self._export_getter(accessor, field)))
-        return columns
+        if isinstance(spec, Personal):
+            # Personal data: masked for a user without need (core.privacy).
+            header, getter = self._export_column(spec.column)
+            if needs_personal_data(self.request.user):
+                return header, getter
+            mask = spec.mask
+            return header, lambda obj: mask(getter(obj))
+        if isinstance(spec, str):
+            header, accessor = None, spec
+        else:
+            header, accessor = spec
+        if callable(accessor):
+            return gettext(str(header)), accessor
+        field = self._export_field(accessor)
+        if header is None:
+            header = capfirst(str(field.verbose_name)) if field is not None else accessor
+        return gettext(str(header)), self._export_getter(accessor, field)
 
     def _export_field(self, path: str):
         """The model field a dotted path ends on, or None (a property or a method)."""

@@ -13,6 +13,7 @@ from .filtersets import AuditEntryFilterSet, ServiceUnitFilterSet
 from .forms import ServiceUnitSettingsForm
 from .generic import ObjectDetailView, ObjectListView, ScopedMixin, object_for
 from .models import AuditEntry, ServiceUnit
+from .privacy import Personal, mask_personal
 from .scoping import CHANGE
 
 
@@ -86,7 +87,7 @@ class AuditSearchView(ObjectListView):
         "actor_repr",
         "action",
         "object_repr",
-        "changes",
+        Personal("changes", mask_personal),
         "source",
         "ip",
         "request_id",

@@ -12,9 +12,10 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from taxdesk.core.api.fields import ScopedRelatedField
+from taxdesk.core.api.fields import PhoneField, ScopedRelatedField
 from taxdesk.core.api.viewsets import ScopedGenericViewSet
 from taxdesk.core.models import ServiceUnit, TaxOffice
+from taxdesk.core.privacy import record_read
 from taxdesk.core.scoping import CHANGE
 
 from . import actions
@@ -26,9 +27,10 @@ from .models import Contact, Taxpayer, TaxpayerChange
 class ContactSerializer(serializers.ModelSerializer):
     # A taxpayer out of reach is "does not exist", never a hint that it does.
     taxpayer = ScopedRelatedField(Taxpayer)
-    # As typed; the action checks and normalises the numbers (11-digit mobile).
-    mobile = serializers.CharField(required=False, allow_blank=True, max_length=30)
-    landline = serializers.CharField(required=False, allow_blank=True, max_length=30)
+    # As typed; the action checks and normalises the numbers (11-digit mobile). Read back
+    # masked by the roles without need (core.privacy).
+    mobile = PhoneField(required=False, allow_blank=True, max_length=30)
+    landline = PhoneField(required=False, allow_blank=True, max_length=30)
 
     class Meta:
         model = Contact
@@ -45,8 +47,8 @@ class NestedContactSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=50)
     role = serializers.ChoiceField(choices=ContactRole.choices, default=ContactRole.CLERK)
-    mobile = serializers.CharField(required=False, allow_blank=True, max_length=30)
-    landline = serializers.CharField(required=False, allow_blank=True, max_length=30)
+    mobile = PhoneField(required=False, allow_blank=True, max_length=30)
+    landline = PhoneField(required=False, allow_blank=True, max_length=30)
 
 
 class TaxpayerChangeSerializer(serializers.ModelSerializer):
@@ -170,6 +172,12 @@ class TaxpayerViewSet(
         taxpayer = self.get_queryset().get(pk=taxpayer.pk)
         return Response(self.get_serializer(taxpayer).data, status=status.HTTP_201_CREATED)
 
+    def retrieve(self, request, *args, **kwargs):
+        taxpayer = self.get_object()
+        # An officer's read of the full record is kept in the trail (core.privacy).
+        record_read(request.user, taxpayer)
+        return Response(self.get_serializer(taxpayer).data)
+
     def update(self, request, *args, **kwargs):
         taxpayer = self.get_object()
         serializer = self.get_serializer(taxpayer, data=request.data, partial=True)
@@ -239,6 +247,12 @@ class ContactViewSet(
         taxpayer = data.pop("taxpayer")
         contact = actions.add_contact(taxpayer, by=request.user, **data)
         return Response(self.get_serializer(contact).data, status=status.HTTP_201_CREATED)
+
+    def retrieve(self, request, *args, **kwargs):
+        contact = self.get_object()
+        # An officer's read of a contact is a read of the taxpayer's record (core.privacy).
+        record_read(request.user, contact, object_repr=f"{contact} — {contact.taxpayer}")
+        return Response(self.get_serializer(contact).data)
 
     def update(self, request, *args, **kwargs):
         contact = self.get_object()

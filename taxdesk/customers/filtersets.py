@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from taxdesk.core.choices import UNIT_ROLES, Role
 from taxdesk.core.models import ServiceUnit, TaxOffice
+from taxdesk.core.privacy import needs_personal_data
 
 from .choices import ContactRole, TaxpayerStatus, TaxpayerType
 from .models import Contact, Taxpayer
@@ -75,7 +76,8 @@ class TaxpayerFilterSet(django_filters.FilterSet):
             del self.filters["service_unit"]
 
     def filter_q(self, queryset, name, value):
-        return search(queryset, value)
+        user = getattr(self.request, "user", None)
+        return search(queryset, value, full_phones=needs_personal_data(user))
 
     def filter_entered(self, queryset, name, value):
         if value is None:
@@ -93,3 +95,9 @@ class ContactFilterSet(django_filters.FilterSet):
     class Meta:
         model = Contact
         fields = ["taxpayer", "role", "mobile"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not needs_personal_data(getattr(self.request, "user", None)):
+            # Numbers are masked for this caller: no asking which ones exist either.
+            del self.filters["mobile"]

@@ -127,8 +127,12 @@ def name_taxpayer_ids(fragment: str) -> list[int] | Q:
     return ids
 
 
-def search(queryset, text: str):
-    """The taxpayers of ``queryset`` that ``text`` finds by number, name, phone or serial."""
+def search(queryset, text: str, *, full_phones: bool = True):
+    """The taxpayers of ``queryset`` that ``text`` finds by number, name, phone or serial.
+
+    ``full_phones=False`` (a caller who sees numbers masked, core.privacy) looks a phone up
+    by its last four digits only, which the masked number shows anyway: asking which longer
+    numbers exist would reveal the hidden digits one by one."""
     text = (text or "").strip()
     if not text:
         return queryset
@@ -138,6 +142,8 @@ def search(queryset, text: str):
         found.append(number_taxpayer_ids(key))
     found.extend(result for finder in extensions.finders() if (result := finder(text)) is not None)
     digits = phone_digits(text)
+    if digits is not None and not full_phones:
+        digits = digits[-MIN_KEY:]
     if digits is not None:
         found.append(phone_taxpayer_ids(digits))
     ids: set[int] = set()

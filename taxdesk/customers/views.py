@@ -17,6 +17,7 @@ from taxdesk.clocks.models import Deadline
 from taxdesk.core.choices import Role
 from taxdesk.core.forms import add_action_errors
 from taxdesk.core.generic import ObjectDetailView, ObjectListView, object_for
+from taxdesk.core.privacy import record_read
 from taxdesk.core.scoping import CHANGE, DELETE, may_add
 
 from . import actions, extensions
@@ -84,6 +85,12 @@ class TaxpayerDetailView(ObjectDetailView):
 
     def base_queryset(self):
         return Taxpayer.objects.select_related("service_unit", "tax_office", "supervision_body")
+
+    def get_object(self, queryset=None):
+        taxpayer = super().get_object(queryset)
+        # An officer's read of the full record is kept in the trail (core.privacy).
+        record_read(self.request.user, taxpayer)
+        return taxpayer
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
-from taxdesk.core.api.fields import ScopedRelatedField
+from taxdesk.core.api.fields import PersonalJSONField, ScopedRelatedField
 from taxdesk.core.api.viewsets import ScopedGenericViewSet
 from taxdesk.customers.models import Taxpayer
 
@@ -24,6 +24,9 @@ class SaleLineSerializer(serializers.ModelSerializer):
 
 class SaleSerializer(serializers.ModelSerializer):
     lines = SaleLineSerializer(many=True, read_only=True)
+    # The application form's snapshot: its contacts' phones masked for the roles without
+    # need (core.privacy).
+    application = PersonalJSONField(read_only=True)
 
     class Meta:
         model = Sale
@@ -72,4 +75,4 @@ class SaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGeneri
             by=request.user,
             application={"remarks": data.get("remarks", "")},
         )
-        return Response(SaleSerializer(sale).data, status=status.HTTP_201_CREATED)
+        return Response(self.get_serializer(sale).data, status=status.HTTP_201_CREATED)

@@ -18,9 +18,13 @@ def _p(text, style=BODY) -> Paragraph:
     return paragraph(text, style)
 
 
-def application_form_pdf(sale) -> bytes:
-    """Render the application form of a sale from the snapshot taken when it was made."""
-    data = sale.application
+def application_form_pdf(sale, application: dict | None = None) -> bytes:
+    """Render the application form of a sale from the snapshot taken when it was made.
+
+    ``application`` is that snapshot as the reader may see it (phone numbers masked for the
+    roles without need, ``core.privacy.personal_for``); by default, the snapshot itself.
+    """
+    data = sale.application if application is None else application
     taxpayer = data.get("taxpayer", {})
     unit = data.get("service_unit", {})
     contacts = "；".join(

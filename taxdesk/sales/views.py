@@ -10,6 +10,7 @@ from django.views import View
 from taxdesk.clocks.models import Deadline
 from taxdesk.core.forms import add_action_errors
 from taxdesk.core.generic import ObjectDetailView, ObjectListView, ScopedMixin
+from taxdesk.core.privacy import personal_for
 from taxdesk.core.scoping import may_add
 from taxdesk.customers.models import Taxpayer
 
@@ -95,6 +96,9 @@ class ApplicationFormPdfView(ScopedMixin, View):
 
     def get(self, request, pk):
         sale = get_object_or_404(self.get_queryset(), pk=pk)
-        response = HttpResponse(application_form_pdf(sale), content_type="application/pdf")
+        application = personal_for(request.user, sale.application)
+        response = HttpResponse(
+            application_form_pdf(sale, application), content_type="application/pdf"
+        )
         response["Content-Disposition"] = f'inline; filename="application-{sale.number}.pdf"'
         return response

@@ -258,3 +258,11 @@ def audit_keys(world: World) -> dict[tuple[int, str], str]:
         for key, obj in world.__dict__[group].items():
             keys[(ContentType.objects.get_for_model(obj).pk, str(obj.pk))] = key
     return keys
+
+
+# Personal data (core.privacy, docs/decisions/0008): who sees phone numbers in full — the
+# units' own staff, the taxpayer's own user and the platform administrator; the supervision
+# and tax officers see them masked — and whose reads of a taxpayer's full record are kept in
+# the audit trail.
+SEES_FULL_PHONES = frozenset({"root", *UNIT_A_STAFF, *UNIT_B_STAFF, "taxpayer_pa1"})
+READS_RECORDED = frozenset({"supervisor_x", "supervisor_y", "tax_a"})

@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from taxdesk.core import privacy
 from taxdesk.core.scoping import VIEW
 
 
@@ -36,3 +37,26 @@ class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
         if request is None:
             return self.model.objects.none()
         return self.model.objects.restrict(request.user, self.scope_action)
+
+
+def _caller(field):
+    request = field.context.get("request")
+    return getattr(request, "user", None)
+
+
+class PhoneField(serializers.CharField):
+    """A phone number: written as typed, read in full only by the roles that need it
+    (``core.privacy``); everyone else reads 138****5678. Without a request (no caller), it
+    is masked."""
+
+    def to_representation(self, value):
+        return privacy.phone_for(_caller(self), super().to_representation(value))
+
+
+@extend_schema_field(OpenApiTypes.OBJECT)
+class PersonalJSONField(serializers.JSONField):
+    """Stored data holding phone numbers (an audit entry's changes, a sale's application
+    form): the numbers masked for the roles without need (``core.privacy``)."""
+
+    def to_representation(self, value):
+        return privacy.personal_for(_caller(self), super().to_representation(value))

@@ -1,5 +1,7 @@
 from django import forms, template
 
+from taxdesk.core import privacy
+
 register = template.Library()
 
 
@@ -18,3 +20,25 @@ def bs(field, size: str = ""):
     if field.errors:
         css += " is-invalid"
     return field.as_widget(attrs={"class": css})
+
+
+# --- personal data (core.privacy): masked on the server for the roles without need ---------
+
+
+@register.filter
+def phone(number, user) -> str:
+    """{{ contact.mobile|phone:user }} → the number in full, or 138****5678."""
+    return privacy.phone_for(user, number)
+
+
+@register.filter
+def personal(value, user):
+    """{{ entry.changes|personal:user }} → the data with its phone numbers masked for roles
+    without need."""
+    return privacy.personal_for(user, value)
+
+
+@register.filter
+def sees_personal_data(user) -> bool:
+    """{% if user|sees_personal_data %}<a href="tel:…">{% endif %}"""
+    return privacy.needs_personal_data(user)
