@@ -1,6 +1,15 @@
 import pytest
+from django.test import override_settings
 
 from taxdesk.testing.cast import build_world
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _media_root(tmp_path_factory):
+    """Uploaded files (import jobs and their rows) go to this test process's own folder,
+    never to the project's ``var/media``, which the demo and parallel test processes share."""
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+        yield
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ taxpayer numbers and serials, and a fixture that runs import jobs at once in the
 
 from __future__ import annotations
 
+import contextlib
 import io
 
 import pytest
@@ -94,10 +95,20 @@ def complete_taxpayer(n: int, office: str, **extra) -> dict:
 
 
 @pytest.fixture
-def imports_inline(settings, tmp_path):
-    """Import jobs run at once in the test (no thread, no worker); files under tmp_path."""
+def imports_inline(settings, tmp_path, monkeypatch):
+    """Import jobs run at once in the test (no thread, no worker); files under tmp_path.
+
+    A run freezes the objects alive before it out of the garbage collector's passes, after one
+    full collection (``actions._long_lived_objects_frozen``). In a test process, whose heap
+    holds the whole suite, that collection takes 0.1-0.3 s, more than the small files of the
+    tests take to import, and the freeze speeds up nothing: runs here skip it. What the freeze
+    does is proven by its own test (test_runs.py).
+    """
+    from taxdesk.imports import actions
+
     settings.IMPORTS_INLINE = True
     settings.MEDIA_ROOT = tmp_path / "media"
+    monkeypatch.setattr(actions, "_long_lived_objects_frozen", contextlib.nullcontext)
     return settings
 
 

@@ -34,7 +34,7 @@ def fits_the_width(page) -> bool:
 
 
 @pytest.mark.rule("INS-07")
-def test_ins_07_clerk_contract_signature_fee_payment_invoice(live_world, browsing):
+def test_ins_07_clerk_contract_signature_fee_payment_invoice(live_world, browsing, tmp_path):
     cast = live_world
     make_schedule(cast.unit_a, valid_from=date(2017, 7, 1))
     page = browsing.new_page()
@@ -83,7 +83,9 @@ def test_ins_07_clerk_contract_signature_fee_payment_invoice(live_world, browsin
         "25332000000000000123",
     )
 
-    folder = Path(os.environ.get("TAXDESK_SCREENSHOT_DIR", "/tmp"))
+    # Screenshots for a person to look at (not committed): under the test's own tmp_path
+    # (kept by pytest for the last runs), not a fixed file that parallel runs would share.
+    folder = Path(os.environ.get("TAXDESK_SCREENSHOT_DIR") or tmp_path)
     for size, viewport, options in (
         ("desktop", DESKTOP, {}),
         ("phone", PHONE, {"is_mobile": True, "has_touch": True}),

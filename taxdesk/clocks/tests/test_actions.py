@@ -6,6 +6,8 @@ with the default hours 09:00-12:00,13:00-18:00, so the figures are the spec's ow
 
 from __future__ import annotations
 
+import os
+import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -622,22 +624,41 @@ def _redis_reachable() -> str | None:
     return None
 
 
+def _test_queue() -> str:
+    """A queue of this test process alone.
+
+    The Redis server is shared: by the workers of this run (pytest-xdist) and by other test
+    runs on the machine, whose workers consume the default queue ``celery`` and purge it. A
+    worker elsewhere would take this test's task and run it against its own database.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return f"taxdesk-test-{worker}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
 @pytest.fixture
 def redis_celery_app():
-    """The project's Celery app pointed at the test Redis db, restored afterwards."""
+    """The project's Celery app pointed at the test Redis db and a queue of this process
+    alone, restored afterwards."""
     reason = _redis_reachable()
     if reason:
         pytest.skip(reason)
     from taxdesk.celery import app
 
-    keys = ("broker_url", "result_backend", "task_always_eager", "task_eager_propagates")
+    keys = (
+        "broker_url",
+        "result_backend",
+        "task_always_eager",
+        "task_eager_propagates",
+        "task_default_queue",
+    )
     saved = {key: app.conf[key] for key in keys}
 
     def reset_connections():
-        # The app caches its broker pool and result backend (per thread); drop them so the
-        # new (and afterwards the restored) settings take effect.
+        # The app caches its broker pool, its queues and routes (``amqp``) and its result
+        # backend (per thread); drop them so the new (and afterwards the restored) settings
+        # take effect.
         app._pool = None
-        app.__dict__.get("amqp") and setattr(app.amqp, "_producer_pool", None)
+        app.__dict__.pop("amqp", None)
         app._backend_cache = None
         app._local.__dict__.pop("backend", None)
 
@@ -646,12 +667,14 @@ def redis_celery_app():
         result_backend=REDIS_TEST_URL,
         task_always_eager=False,
         task_eager_propagates=False,
+        task_default_queue=_test_queue(),
     )
     reset_connections()
-    app.control.purge()
+    app.control.purge()  # this process's queue only
     try:
         yield app
     finally:
+        app.control.purge()
         app.conf.update(saved)
         reset_connections()
 

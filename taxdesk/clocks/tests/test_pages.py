@@ -14,8 +14,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 from django.utils.translation import gettext
 
-from taxdesk.clocks import display
-from taxdesk.clocks import models as clock_models
 from taxdesk.clocks.actions import pause_deadline, start_deadline, stop_deadline
 from taxdesk.clocks.choices import ClockStatus, PauseReason
 from taxdesk.clocks.models import Deadline, DeadlinePause
@@ -42,10 +40,9 @@ def start(record, rule, at, by):
 
 
 @pytest.fixture
-def frozen_now(monkeypatch):
-    fake = SimpleNamespace(now=lambda: NOW)
-    monkeypatch.setattr(display, "timezone", fake)
-    monkeypatch.setattr(clock_models, "timezone", fake)
+def frozen_now(time_machine):
+    """The whole process's clock stopped at NOW."""
+    time_machine.move_to(NOW, tick=False)
     return NOW
 
 

@@ -230,9 +230,12 @@ def test_supervisor_enters_a_year_and_a_conflict_changes_nothing(live_world, bro
     expect(form.locator("textarea[name=holidays]")).to_have_value("2027-01-01")
 
 
-def test_home_page_at_desktop_and_phone_sizes(live_world, browsing):
-    """Screenshots for a person to look at (not committed); the page must not scroll sideways."""
-    folder = Path(os.environ.get("TAXDESK_SCREENSHOT_DIR", "/tmp"))
+def test_home_page_at_desktop_and_phone_sizes(live_world, browsing, tmp_path):
+    """Screenshots for a person to look at (not committed); the page must not scroll sideways.
+
+    They go to ``TAXDESK_SCREENSHOT_DIR`` or else the test's own ``tmp_path`` (pytest keeps
+    the last runs'), never to a fixed file that parallel test runs would share."""
+    folder = Path(os.environ.get("TAXDESK_SCREENSHOT_DIR") or tmp_path)
     for size, viewport, options in (
         ("desktop", DESKTOP, {}),
         ("phone", PHONE, {"is_mobile": True, "has_touch": True}),

@@ -152,14 +152,14 @@ def test_successful_login_before_the_limit_resets_the_count(cast, limit):
     assert signed_in(client)
 
 
-def test_the_throttle_ends_with_the_window(cast, limit, monkeypatch):
+def test_the_throttle_ends_with_the_window(cast, limit, time_machine):
     client = Client()
     for _ in range(limit):
         attempt(client, "supervisor_y", WRONG)
     assert is_throttled("supervisor_y")
     # The trail cannot be aged: move the clock past the window instead.
     later = timezone.now() + timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES + 1)
-    monkeypatch.setattr(timezone, "now", lambda: later)
+    time_machine.move_to(later)
     assert not is_throttled("supervisor_y")
     assert attempt(client, "supervisor_y", PASSWORD).status_code == 302
 

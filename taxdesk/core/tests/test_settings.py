@@ -37,6 +37,28 @@ def test_embedded_default_needs_no_variable(tmp_path):
     assert (tmp_path / "secret_key").exists()
 
 
+def test_processes_starting_at_once_share_one_generated_key(tmp_path):
+    """Parallel test workers (or gunicorn's) start together on a fresh ``var/``."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TAXDESK_", "DATABASE_URL", "SECRET_KEY", "REDIS_URL"))
+    }
+    env.update({"TAXDESK_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "taxdesk.settings"})
+    code = "from django.conf import settings; print(settings.SECRET_KEY)"
+    starts = [
+        subprocess.Popen(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
+    keys = {start.communicate(timeout=120)[0].strip() for start in starts}
+    assert all(start.returncode == 0 for start in starts)
+    assert keys == {(tmp_path / "secret_key").read_text().strip()}
+    assert len(keys.pop()) >= 50
+    assert [p.name for p in tmp_path.iterdir() if "secret" in p.name] == ["secret_key"]
+
+
 @pytest.mark.parametrize(
     ("env", "variable", "reason"),
     [

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,8 +15,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from taxdesk.clocks import display
-from taxdesk.clocks import models as clock_models
 from taxdesk.core.models import AuditEntry
 from taxdesk.customers.actions import change_status
 from taxdesk.customers.models import TAXPAYER_EDITORS, Contact, Taxpayer, TaxpayerChange
@@ -214,11 +211,10 @@ def test_list_queries_do_not_grow_with_the_rows(cast, client_for):
 
 # --------------------------------------------------------------------------- the taxpayer page
 @pytest.fixture
-def frozen_now(monkeypatch):
+def frozen_now(time_machine):
+    """The whole process's clock stopped at a moment the page's figures are computed from."""
     now = datetime(2025, 9, 30, 16, 25, tzinfo=SH)
-    fake = SimpleNamespace(now=lambda: now)
-    monkeypatch.setattr(display, "timezone", fake)
-    monkeypatch.setattr(clock_models, "timezone", fake)
+    time_machine.move_to(now, tick=False)
     return now
 
 
