@@ -1,0 +1,28 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate, post_save
+from django.utils.translation import gettext_lazy as _
+
+
+def _unit_created(sender, instance, created, raw=False, **kwargs):
+    if created and not raw:
+        from .actions import ensure_templates
+
+        ensure_templates([instance])
+
+
+def _migrated(sender, using="default", **kwargs):
+    from .actions import ensure_templates
+
+    # Kinds added by a new release (or an app's register_kind) reach every existing unit.
+    ensure_templates()
+
+
+class NotificationsConfig(AppConfig):
+    name = "taxdesk.notifications"
+    verbose_name = _("Messages")
+
+    def ready(self):
+        from taxdesk.core.models import ServiceUnit
+
+        post_save.connect(_unit_created, sender=ServiceUnit, dispatch_uid="notifications-unit")
+        post_migrate.connect(_migrated, sender=self, dispatch_uid="notifications-migrated")
