@@ -32,6 +32,14 @@ def _importers(user) -> bool:
     return user.is_superuser or user.role in (Role.UNIT_ADMIN, Role.SALES_CLERK, Role.DISPATCHER)
 
 
+def _message_readers(user) -> bool:
+    return user.is_superuser or user.role in (
+        Role.UNIT_ADMIN,
+        Role.DISPATCHER,
+        Role.SUPERVISION_OFFICER,
+    )
+
+
 MENU = (
     NavItem("home", _("Home"), "home:home", _everyone),
     NavItem("taxpayers", _("Taxpayers"), "customers:taxpayer_list", _staff_and_officers),
@@ -40,6 +48,7 @@ MENU = (
     NavItem("billing", _("Fees and contracts"), "billing:charge_list", _staff_and_officers),
     NavItem("imports", _("Import"), "imports:job_list", _importers),
     NavItem("clocks", _("Clocks"), "clocks:list", _everyone),
+    NavItem("messages", _("Messages"), "notifications:message_list", _message_readers),
     NavItem("units", _("Service units"), "core:unit_list", _everyone),
     NavItem("calendar", _("Working-day calendar"), "workdays:index", _staff_and_officers),
     NavItem("audit", _("Audit trail"), "core:audit", lambda user: user.can_search_audit),

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from taxdesk.core.choices import Role
 
@@ -20,13 +21,13 @@ class MessageStatus(models.TextChoices):
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     RETRYING = "retrying", _("Waiting to retry")
-    FAILED = "failed", _("Failed")
+    FAILED = "failed", pgettext_lazy("message", "Failed")
 
 
 class AttemptOutcome(models.TextChoices):
     SENT = "sent", _("Sent")
     RETRY = "retry", _("Failed, will retry")
-    FAILED = "failed", _("Failed")
+    FAILED = "failed", pgettext_lazy("message", "Failed")
 
 
 # Attempts at most, and the wait after each failed one (1, 5, 25, 125 minutes): the fifth
