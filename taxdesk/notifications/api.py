@@ -92,7 +92,7 @@ class SendRequestSerializer(serializers.Serializer):
         max_length=254,
         required=False,
         allow_blank=True,
-        help_text="E-mail: the address (contacts hold none). SMS: the contact's mobile if empty.",
+        help_text="E-mail: the address (contacts hold none). SMS: empty (the contact's mobile).",
     )
     subject = serializers.CharField(max_length=200, required=False, allow_blank=True)
     body = serializers.CharField(max_length=10_000)
@@ -148,9 +148,9 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGen
                 }
             )
         to = (data.get("to") or "").strip()
-        if data["channel"] == Channel.SMS and not to:
-            to = contact.mobile
-            if not to:
+        if data["channel"] == Channel.SMS:
+            # An SMS goes to the contact's own mobile, never to a number typed beside it.
+            if not contact.mobile:
                 raise ValidationError(
                     {
                         "contact": ValidationError(
@@ -158,6 +158,16 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGen
                         )
                     }
                 )
+            if to and to != contact.mobile:
+                raise ValidationError(
+                    {
+                        "to": ValidationError(
+                            _("An SMS goes to the contact's mobile number; leave this empty."),
+                            code="not_the_contact",
+                        )
+                    }
+                )
+            to = contact.mobile
         try:
             message, created = actions.send_and_tell(
                 service_unit=taxpayer.service_unit,

@@ -60,7 +60,7 @@ class MessageTemplate(AuditedModel):
         ]
 
     def __str__(self):
-        return f"{self.name} · {self.service_unit_id}"
+        return f"{self.name}（{self.service_unit}）"
 
     def get_absolute_url(self):
         return reverse("notifications:template_edit", args=[self.pk])

@@ -196,6 +196,12 @@ def test_post_errors_in_the_one_shape(world, client_for, contact):
         send(client, {"channel": "sms", "contact": silent.pk, "body": "x"}), 400, "no_mobile"
     )
     assert "contact" in error["fields"]
+    error = assert_error(
+        send(client, {"channel": "sms", "contact": contact.pk, "to": "13900000000", "body": "x"}),
+        400,
+        "not_the_contact",
+    )
+    assert "to" in error["fields"]
     other_unit = Contact.objects.create(taxpayer=world.cast.pb1, name="王五", mobile="13700000000")
     error = assert_error(
         send(client, {"channel": "sms", "contact": other_unit.pk, "body": "x"}),
