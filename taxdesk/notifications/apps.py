@@ -10,9 +10,14 @@ def _unit_created(sender, instance, created, raw=False, **kwargs):
         ensure_templates([instance])
 
 
-def _migrated(sender, using="default", **kwargs):
+def _migrated(sender, apps=None, **kwargs):
     from .actions import ensure_templates
 
+    if apps is not None:
+        try:
+            apps.get_model("notifications", "MessageTemplate")
+        except LookupError:
+            return  # migrated back to before the messages: nothing to fill
     # Kinds added by a new release (or an app's register_kind) reach every existing unit.
     ensure_templates()
 

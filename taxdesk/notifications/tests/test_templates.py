@@ -143,6 +143,14 @@ def test_ensure_templates_adds_missing_kinds_only(cast):
     assert template(cast.unit_b, "visit.reminder").pk == kept
 
 
+def test_migrate_gives_existing_units_the_kinds_they_lack(cast):
+    from django.core.management import call_command
+
+    MessageTemplate.objects.filter(key="revisit.notice").delete()
+    call_command("migrate", verbosity=0)
+    assert MessageTemplate.objects.filter(key="revisit.notice").count() == len(cast.units)
+
+
 def test_a_new_unit_gets_its_templates(cast):
     unit = ServiceUnit.objects.create(
         name="新单位", code="UN", city="城n", supervision_body=cast.body_x
