@@ -14,8 +14,14 @@ from taxdesk.customers.models import Contact
 from taxdesk.notifications.actions import deliver, send_message
 from taxdesk.notifications.choices import MessageStatus
 from taxdesk.notifications.models import Message, MessageTemplate
-
-from .world import CAST, EXPECTED_LOG, EXPECTED_VIEW, SENDERS, TEMPLATE_EDITORS, build_messages
+from taxdesk.testing.notifications import (
+    CAST,
+    EXPECTED_LOG,
+    EXPECTED_VIEW,
+    SENDERS,
+    TEMPLATE_EDITORS,
+    build_messages,
+)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""Messages in the cast's world (taxdesk/testing/cast.py), with the answer key of what each
-member of the cast sees.
+"""Messages in the cast's world (taxdesk/testing/cast.py), for the tests of the messages and
+of the apps that send them, with the answer key of what each member of the cast sees.
 
     unit A: a_sms (SMS to pa1's contact, sent), a_mail (e-mail, failed: the address bounced)
     unit B: b_sms (SMS, sent)
