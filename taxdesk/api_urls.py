@@ -11,6 +11,7 @@ from taxdesk.core.api.views import ServiceUnitViewSet, TokenView, me
 from taxdesk.customers.api import ContactViewSet, TaxpayerViewSet
 from taxdesk.devices.api import DeviceViewSet, StockBatchViewSet, WarrantyPolicyViewSet
 from taxdesk.imports.api import ImportJobViewSet
+from taxdesk.notifications.api import MessageTemplateViewSet, MessageViewSet
 from taxdesk.sales.api import SaleViewSet
 from taxdesk.workdays.api import CalendarDayViewSet, CalendarYearViewSet, day_info
 
@@ -30,6 +31,8 @@ router.register("fee-schedules", FeeScheduleViewSet, basename="fee-schedule")
 router.register("charges", ChargeViewSet, basename="charge")
 router.register("contracts", ContractViewSet, basename="contract")
 router.register("audit", AuditEntryViewSet, basename="audit-entry")
+router.register("messages", MessageViewSet, basename="message")
+router.register("message-templates", MessageTemplateViewSet, basename="message-template")
 
 urlpatterns = [
     path("me/", me, name="api-me"),

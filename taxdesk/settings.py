@@ -135,6 +135,7 @@ INSTALLED_APPS = [
     "taxdesk.billing",
     "taxdesk.sales",
     "taxdesk.imports",
+    "taxdesk.notifications",
     "taxdesk.home",
     "taxdesk.demo",
 ]
@@ -278,6 +279,45 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = REDIS_URL is None
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
+# With a worker (REDIS_URL): `celery -A taxdesk beat` sends messages due for another attempt
+# every minute; without one, cron runs `manage.py send_due_messages` (docs/operations.md).
+CELERY_BEAT_SCHEDULE = {
+    "notifications-retry-due": {
+        "task": "taxdesk.notifications.tasks.retry_due",
+        "schedule": 60.0,
+    },
+}
+
+# Messages (taxdesk.notifications). SMS: kept in the database and marked sent (nothing leaves
+# the machine) unless TAXDESK_SMS_URL names an HTTP provider. E-mail: kept likewise unless
+# EMAIL_BACKEND or EMAIL_HOST is set, then sent through Django's e-mail backends.
+TAXDESK_SMS_URL = env_str("TAXDESK_SMS_URL")
+TAXDESK_SMS_KEY = env_str("TAXDESK_SMS_KEY", "")
+TAXDESK_SMS_SIGNATURE = env_str("TAXDESK_SMS_SIGNATURE", "")
+TAXDESK_SMS_TIMEOUT = env_int("TAXDESK_SMS_TIMEOUT", 10, minimum=1)
+if TAXDESK_SMS_URL is not None:
+    if not TAXDESK_SMS_URL.startswith(("http://", "https://")):
+        raise _bad("TAXDESK_SMS_URL", f"{TAXDESK_SMS_URL!r} must start with http:// or https://")
+    if not TAXDESK_SMS_KEY:
+        raise _bad("TAXDESK_SMS_KEY", "is required with TAXDESK_SMS_URL")
+    if not TAXDESK_SMS_SIGNATURE:
+        raise _bad("TAXDESK_SMS_SIGNATURE", "is required with TAXDESK_SMS_URL (e.g. 【某某税控】)")
+NOTIFICATIONS_SMS_BACKEND = "http" if TAXDESK_SMS_URL else "stored"
+
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise _bad("EMAIL_USE_SSL", "EMAIL_USE_TLS and EMAIL_USE_SSL exclude each other")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "taxdesk@localhost")
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+NOTIFICATIONS_EMAIL_BACKEND = (
+    "django" if env_str("EMAIL_BACKEND") or env_str("EMAIL_HOST") else "stored"
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -12,6 +12,7 @@ urlpatterns = [
     path("sales/", include("taxdesk.sales.urls")),
     path("billing/", include("taxdesk.billing.urls")),
     path("imports/", include("taxdesk.imports.urls")),
+    path("messages/", include("taxdesk.notifications.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),

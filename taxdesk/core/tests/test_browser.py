@@ -40,6 +40,7 @@ MENU_ORDER = (
     "billing",
     "imports",
     "clocks",
+    "messages",
     "units",
     "calendar",
     "audit",
@@ -55,6 +56,7 @@ LABELS_ZH = {
     "imports": "导入",
     "units": "服务单位",
     "clocks": "时限监控",
+    "messages": "消息",
     "calendar": "工作日历",
     "audit": "审计日志",
     "api": "接口",
@@ -69,12 +71,14 @@ LABELS_EN = {
     "imports": "Import",
     "units": "Service units",
     "clocks": "Clocks",
+    "messages": "Messages",
     "calendar": "Working-day calendar",
     "audit": "Audit trail",
     "api": "API",
     "admin": "Administration",
 }
 AUDITORS = {"root", "admin_a", "admin_b", "supervisor_x", "supervisor_y"}
+MESSAGE_READERS = {"root", "admin_a", "admin_b", "dispatcher_a", "supervisor_x", "supervisor_y"}
 CAST = (
     "root",
     "admin_a",
@@ -100,6 +104,8 @@ def expected_menu(username: str) -> list[str]:
         keys.add("audit")
     if username in {"root", "admin_a", "admin_b", "dispatcher_a", "sales_a"}:
         keys.add("imports")
+    if username in MESSAGE_READERS:
+        keys.add("messages")
     if username == "root":
         keys.add("admin")
     return [key for key in MENU_ORDER if key in keys]

@@ -225,6 +225,20 @@ class TestDemo:
                 assert response.status_code == 200, (username, url)
                 assert b'data-testid="rows"' in response.content, (username, url)
 
+    def test_messages_sent_and_one_failed_in_each_units_log(self, client_for):
+        from taxdesk.notifications.models import Message
+
+        for unit in ServiceUnit.objects.all():
+            messages = Message.objects.filter(service_unit=unit)
+            assert messages.filter(status="sent", channel="sms").count() == 3
+            assert messages.filter(status="failed", channel="email").count() == 1
+            assert not messages.exclude(status__in=["sent", "failed"]).exists()
+        for username in ("admin_a", "desk_b", "supervisor"):
+            user = User.objects.get(username=username)
+            response = client_for(user).get(reverse("notifications:message_list"))
+            assert response.status_code == 200, username
+            assert b'data-testid="rows"' in response.content, username
+
 
 @pytest.mark.django_db
 def test_demo_loads_once():

@@ -21,6 +21,7 @@ from taxdesk.core import audit
 from taxdesk.core.actions import create_user
 from taxdesk.core.choices import AuditSource, Role
 from taxdesk.core.models import ServiceUnit, SupervisionBody, TaxOffice
+from taxdesk.demo.messages import add_messages
 
 from .demo_register import DEFAULT_SEED, DEFAULT_TAXPAYERS, DemoRegister, clock_at
 
@@ -96,6 +97,7 @@ class Command(BaseCommand):
             self.stdout.write("  units, tax offices and users: done")
             showcase = register.build(units)
             logins += self._taxpayer_users(units, showcase, admin)
+            self.stdout.write(f"  messages: {add_messages(units, showcase)}")
         self.stdout.write(f"  loaded in {wallclock.monotonic() - started:.0f} s")
         self.stdout.write(
             self.style.SUCCESS(f"Demo data loaded. Logins (password {DEMO_PASSWORD}):")
