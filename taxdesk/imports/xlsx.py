@@ -258,8 +258,8 @@ def _text_of(element, t_tag: str, r_tag: str) -> str:
 
 def _walk(source: _Inflating, limits: Limits, most: int | None = None):
     """``(event, element)`` of a small part, each element dropped from its parent once its
-    end has been seen (read what you need of it then, its attributes at its start): memory
-    holds the open elements only. At most ``most`` elements, when given."""
+    end has been seen (read what you need of it then; the parent keeps its attributes):
+    memory holds the open elements only. At most ``most`` elements, when given."""
     stack = []
     seen = 0
     for event, element in iterparse(source, events=("start", "end")):
@@ -275,7 +275,7 @@ def _walk(source: _Inflating, limits: Limits, most: int | None = None):
         stack.pop()
         yield event, element
         if stack:
-            stack[-1].clear()
+            del stack[-1][:]
         source.release()
 
 

@@ -5,6 +5,7 @@ request reads nothing of the file; a run past its time limit fails as timed out;
 
 from __future__ import annotations
 
+import datetime
 import io
 import struct
 import tracemalloc
@@ -467,9 +468,10 @@ def test_the_reader_keeps_within_its_limits_on_a_file_as_excel_writes_it():
         "<row r='2'><c r='A2' t='s'><v>2</v></c><c r='B2' s='1'><v>45926</v></c></row>"
         "</sheetData><mergeCells count='1'><mergeCell ref='C1:D1'/></mergeCells>"
     )
+    # A style with children (its alignment) keeps its number format.
     styles = (
-        f'<styleSheet xmlns="{MAIN}"><cellXfs count="2"><xf/><xf numFmtId="14"/></cellXfs>'
-        "</styleSheet>"
+        f'<styleSheet xmlns="{MAIN}"><cellXfs count="2"><xf/><xf numFmtId="14" '
+        'applyNumberFormat="1"><alignment horizontal="center"/></xf></cellXfs></styleSheet>'
     )
     content = package(
         sheet=sheet,
@@ -479,7 +481,10 @@ def test_the_reader_keeps_within_its_limits_on_a_file_as_excel_writes_it():
     )
     workbook = XlsxWorkbook(io.BytesIO(content), limits=Limits())
     assert workbook.dimension_rows("纳税人") == 2
-    assert [values[:1] for _n, values in workbook.rows("纳税人")] == [["纳税人识别号"], ["甲"]]
+    assert list(workbook.rows("纳税人")) == [
+        (1, ["纳税人识别号", "名称"]),
+        (2, ["甲", datetime.datetime(2025, 9, 26)]),
+    ]
     assert xlsx.column_index("XFD1") == 16_383
 
 
