@@ -319,6 +319,23 @@ NOTIFICATIONS_EMAIL_BACKEND = (
     "django" if env_str("EMAIL_BACKEND") or env_str("EMAIL_HOST") else "stored"
 )
 
+# A worker process that grew beyond this after a task is replaced by a fresh one (KiB).
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = (
+    env_int("TAXDESK_WORKER_MAX_MEMORY_MB", 1024, minimum=64) * 1024
+)
+
+# Imports: what an uploaded .xlsx may hold; beyond it the job fails before or while the file is
+# read (docs/decisions/0006-upload-limits.md). A 100,000-row taxpayer file unpacks to 89 MB.
+IMPORTS_MAX_UNPACKED_MB = env_int("TAXDESK_IMPORT_MAX_UNPACKED_MB", 400, minimum=1)
+IMPORTS_MAX_PART_MB = env_int("TAXDESK_IMPORT_MAX_PART_MB", 300, minimum=1)
+IMPORTS_MAX_SHARED_STRINGS_MB = env_int("TAXDESK_IMPORT_MAX_SHARED_STRINGS_MB", 64, minimum=1)
+IMPORTS_MAX_SHARED_STRINGS = env_int("TAXDESK_IMPORT_MAX_SHARED_STRINGS", 1_000_000, minimum=1)
+IMPORTS_MAX_STYLES = env_int("TAXDESK_IMPORT_MAX_STYLES", 64_000, minimum=1)
+IMPORTS_MAX_ROWS = env_int("TAXDESK_IMPORT_MAX_ROWS", 300_000, minimum=1)
+IMPORTS_MAX_COLUMNS = env_int("TAXDESK_IMPORT_MAX_COLUMNS", 1_000, minimum=1)
+# Each run (the check, then the import) stops after this; Celery's limits follow it.
+IMPORTS_TIME_LIMIT_SECONDS = env_int("TAXDESK_IMPORT_TIME_LIMIT_MINUTES", 30, minimum=1) * 60
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",

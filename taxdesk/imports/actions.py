@@ -1,5 +1,7 @@
 """Every operation on an import job: upload (which starts the check), import, and the run
-that a background job performs.
+that a background job performs. The upload only keeps the file and queues the check: nothing
+of the file is read in the request; a file that cannot be read, or goes beyond the reader's
+limits, fails its job.
 
 How a run is started (``dispatch``):
 
@@ -11,6 +13,10 @@ How a run is started (``dispatch``):
   stops giving signs of life; its job is marked failed when looked at after
   ``STALLED_AFTER``;
 - ``settings.IMPORTS_INLINE = True`` runs it at once in the caller (tests, commands).
+
+Each run has ``settings.IMPORTS_TIME_LIMIT_SECONDS``: past it the reader and the chunks
+stop and the job fails as timed out (in a thread or a worker alike); Celery's soft and hard
+time limits on the task are the backstop (``tasks.py``).
 
 Checking writes nothing but the job (and, kept with it, the valid rows' cleaned values).
 Importing reads those rows back, checks each chunk of ``rows.BATCH_SIZE`` rows against the
@@ -29,11 +35,13 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import partial
 from threading import Lock, Thread
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
@@ -48,7 +56,7 @@ from taxdesk.core.scoping import ADD, CHANGE, can, scope_filter
 from .choices import MOVES, WRITERS, JobKind, JobState
 from .devices import DeviceImporter
 from .models import ImportJob
-from .rows import ErrorSink, FileProblem, Outcome, Spool, check_file, import_rows
+from .rows import ErrorSink, FileProblem, Outcome, Spool, check_file, import_rows, timed_out
 from .taxpayers import TaxpayerImporter
 
 logger = logging.getLogger(__name__)
@@ -253,10 +261,11 @@ def run_job(job_id: int, phase: str) -> str:
         committed.unchanged, committed.total = outcome.unchanged, outcome.total
 
     language = job.language or settings.LANGUAGE_CODE
+    deadline = time.monotonic() + settings.IMPORTS_TIME_LIMIT_SECONDS
     try:
         with translation.override(language), _long_lived_objects_frozen():
             if phase == VALIDATE:
-                outcome = _check(job, importer)
+                outcome = _check(job, importer, deadline)
             else:
                 errors = ErrorSink(importer.headers, items=job.errors, count=job.error_count)
                 outcome = import_rows(
@@ -266,9 +275,16 @@ def run_job(job_id: int, phase: str) -> str:
                     errors=errors,
                     progress=partial(_progress, job.pk),
                     on_chunk=remember,
+                    deadline=deadline,
                 )
     except FileProblem as exc:
         _finish(job, by, JobState.FAILED, failure=str(exc), outcome=committed)
+        return JobState.FAILED
+    except SoftTimeLimitExceeded:
+        # Celery's soft limit, should the run's own deadline not have stopped it first.
+        with translation.override(language):
+            failure = str(timed_out())
+        _finish(job, by, JobState.FAILED, failure=failure, outcome=committed)
         return JobState.FAILED
     except Exception as exc:
         logger.exception("import job %s failed while %s", job.pk, phase)
@@ -280,11 +296,13 @@ def run_job(job_id: int, phase: str) -> str:
     return job.state
 
 
-def _check(job: ImportJob, importer) -> Outcome:
+def _check(job: ImportJob, importer, deadline: float | None = None) -> Outcome:
     """Check the workbook; keep the valid rows' cleaned values with the job."""
     spool = Spool()
     try:
-        outcome = check_file(job, importer, spool=spool, progress=partial(_progress, job.pk))
+        outcome = check_file(
+            job, importer, spool=spool, progress=partial(_progress, job.pk), deadline=deadline
+        )
         spool.file.seek(0)
         job.rows_file.save("rows.jsonl", File(spool.file), save=False)
     finally:

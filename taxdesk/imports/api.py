@@ -1,4 +1,4 @@
-"""API of the imports: upload a spreadsheet (the check starts), follow the job, import it."""
+"""API of the imports: upload a spreadsheet (its check is queued), follow the job, import it."""
 
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
@@ -107,8 +107,9 @@ class RunSerializer(serializers.Serializer):
 
 class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGenericViewSet):
     """Import jobs in the caller's scope. POST a multipart upload (``kind``, ``file``) to
-    create a job: the check starts at once and the job shows its progress; POST
-    ``/run/`` to import it."""
+    create a job: the file is kept and its check queued (a file that cannot be read, or goes
+    beyond the upload limits, fails the job: ``state`` ``failed`` with the reason in
+    ``failure``); the job shows its progress; POST ``/run/`` to import it."""
 
     queryset = ImportJob.objects.all()
     serializer_class = ImportJobSerializer

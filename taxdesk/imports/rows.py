@@ -7,7 +7,10 @@ transaction.
 Memory stays bounded: a chunk of ``BATCH_SIZE`` rows is held at a time; what must be
 remembered across the whole file (which numbers, serials and delivery notes were seen, on which
 row) lives in a temporary on-disk SQLite file; only the first ``MAX_STORED_ERRORS`` errors are
-kept.
+kept. The reader's limits (``xlsx.Limits``) bound what the file may make it hold.
+
+Time: a run is given a ``deadline`` (``time.monotonic()``); the reader checks it as the file
+inflates and both phases between chunks, and the job fails as timed out.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -31,10 +35,9 @@ from taxdesk.core.choices import AuditSource
 from .columns import COLUMNS
 from .models import MAX_STORED_ERRORS
 from .sheets import SheetReader, cell_date, cell_text
-from .xlsx import UnreadableFile
+from .xlsx import LimitExceeded, UnreadableFile
 
 BATCH_SIZE = 1000
-MAX_ROWS = 300_000
 # At most this often (seconds) a run writes its progress.
 PROGRESS_EVERY = 0.5
 # The longest a stored cell value or message may be.
@@ -43,6 +46,49 @@ MAX_VALUE_LENGTH = 200
 
 class FileProblem(Exception):
     """The file as a whole cannot be read (a job fails with the message)."""
+
+
+def unreadable(exc: Exception | None = None) -> FileProblem:
+    """The job's failure for a file the reader refused: the limit it went beyond, or that it
+    cannot be read at all."""
+    if isinstance(exc, LimitExceeded):
+        return FileProblem(_limit_message(exc))
+    return FileProblem(_("The file cannot be read as an .xlsx workbook."))
+
+
+def timed_out() -> FileProblem:
+    return FileProblem(
+        _("Timed out: the run took longer than %(minutes)s minutes and was stopped.")
+        % {"minutes": max(settings.IMPORTS_TIME_LIMIT_SECONDS // 60, 1)}
+    )
+
+
+def _limit_message(exc: LimitExceeded) -> str:
+    values = {"max": exc.maximum, "part": exc.part}
+    if exc.limit == "time":
+        return str(timed_out())
+    if exc.limit == "rows":
+        return _("The file has more than %(max)s rows; split it into smaller files.") % values
+    messages = {
+        "unpacked": _("The file unpacks to more than %(max)s MB; split it into smaller files."),
+        "part": _("The part %(part)s of the file unpacks to more than %(max)s MB."),
+        "damaged": _(
+            "The file is damaged: its part %(part)s unpacks to more than its header declares."
+        ),
+        "members": _("The file holds more than %(max)s parts or entries."),
+        "structure": _(
+            "The part %(part)s of the file has a cell, a tag or a nesting too large to read."
+        ),
+        "styles": _("The file has more than %(max)s cell styles."),
+        "number_formats": _("The file has more than %(max)s number formats."),
+        "shared_strings": _("The file has more than %(max)s shared strings."),
+        "columns": _("The sheet has more than %(max)s columns."),
+    }
+    return messages[exc.limit] % values
+
+
+def past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
 
 
 @dataclass
@@ -323,7 +369,7 @@ def _readable(rows: Iterator) -> Iterator:
     try:
         yield from rows
     except UnreadableFile as exc:
-        raise FileProblem(_("The file cannot be read as an .xlsx workbook.")) from exc
+        raise unreadable(exc) from exc
 
 
 def check_file(
@@ -332,16 +378,18 @@ def check_file(
     *,
     spool: Spool,
     progress: Callable[[Outcome, int | None], None] | None = None,
+    deadline: float | None = None,
 ) -> Outcome:
     """Read the job's workbook chunk by chunk and check every row; nothing is written but
     the valid rows' cleaned values, into ``spool``."""
     outcome = Outcome(ErrorSink(importer.headers))
     last = [time.monotonic()]
+    most = settings.IMPORTS_MAX_ROWS
     with job.file.open("rb") as handle:
         try:
-            reader = SheetReader(handle, job.kind)
+            reader = SheetReader(handle, job.kind, deadline=deadline)
         except Exception as exc:
-            raise FileProblem(_("The file cannot be read as an .xlsx workbook.")) from exc
+            raise unreadable(exc) from exc
         seen = SeenKeys()
         try:
             _report(progress, outcome, reader.expected_rows, last, force=True)
@@ -367,10 +415,12 @@ def check_file(
                 return outcome
             importer.prepare()
             for chunk in chunks(_readable(reader.rows()), BATCH_SIZE):
-                if outcome.total + len(chunk) > MAX_ROWS:
+                if past(deadline):
+                    raise timed_out()
+                if outcome.total + len(chunk) > most:
                     raise FileProblem(
                         _("The file has more than %(max)s rows; split it into smaller files.")
-                        % {"max": MAX_ROWS}
+                        % {"max": most}
                     )
                 rows = [importer.parse(number, values) for number, values in chunk]
                 importer.check_file(rows, seen)
@@ -406,15 +456,19 @@ def import_rows(
     errors: ErrorSink,
     progress: Callable[[Outcome, int | None], None] | None = None,
     on_chunk: Callable[[Outcome], None] | None = None,
+    deadline: float | None = None,
 ) -> Outcome:
     """Write the checked rows chunk by chunk, each chunk in one transaction after checking it
     again against the database as it is now (a row that became invalid is reported and
-    skipped). A failing chunk leaves the database as it was for that chunk."""
+    skipped). A failing chunk leaves the database as it was for that chunk; past the
+    ``deadline`` no further chunk starts."""
     outcome = Outcome(errors)
     last = [time.monotonic()]
     importer.prepare()
     with job.rows_file.open("rb") as handle:
         for rows in chunks(spooled_rows(importer, handle), BATCH_SIZE):
+            if past(deadline):
+                raise timed_out()
             with transaction.atomic(), audit.acting(by, source=AuditSource.TASK):
                 importer.check(rows)
                 created, updated, unchanged = importer.write([r for r in rows if r.ok])

@@ -24,7 +24,7 @@ from openpyxl.utils.datetime import from_excel
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .columns import COLUMNS, SHEET_NAMES, Column
-from .xlsx import UnreadableFile, XlsxWorkbook
+from .xlsx import XlsxWorkbook
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Rows of the template that carry the drop-down lists.
@@ -109,6 +109,7 @@ class SheetReader:
 
     The sheet named like the template's data sheet is read, or else the first sheet; row 1
     holds the headers. Unknown columns are ignored; missing required columns are reported.
+    The reader's limits are the settings'; ``deadline`` (``time.monotonic()``) stops it.
     """
 
     file: object
@@ -118,10 +119,11 @@ class SheetReader:
     missing: list[Column] = field(default_factory=list)
     repeated: list[str] = field(default_factory=list)
     expected_rows: int | None = None
+    deadline: float | None = None
 
     def __post_init__(self):
         self.columns = COLUMNS[self.kind]
-        self.workbook = XlsxWorkbook(self.file)
+        self.workbook = XlsxWorkbook(self.file, deadline=self.deadline)
         name = SHEET_NAMES[self.kind]
         sheets = self.workbook.worksheet_names
         self.sheet = name if name in sheets else sheets[0]
@@ -159,20 +161,6 @@ class SheetReader:
 
     def close(self):
         self.workbook.close()
-
-
-def is_readable_xlsx(file) -> bool:
-    """Whether the file opens as a workbook with a worksheet (checked before a job is made)."""
-    try:
-        workbook = XlsxWorkbook(file)
-    except UnreadableFile:
-        return False
-    else:
-        workbook.close()
-        return True
-    finally:
-        if hasattr(file, "seek"):
-            file.seek(0)
 
 
 # ----------------------------------------------------------------------------- writing

@@ -121,16 +121,35 @@ def test_dispatcher_uploads_taxpayers_but_not_devices(cast, imports_inline, clie
     assert client.post("/api/imports/", {"kind": "taxpayers", "file": upload}).status_code == 201
 
 
-def test_upload_of_a_bad_file_is_400(cast, imports_inline, client_for):
+def test_upload_of_what_is_not_named_xlsx_is_400(cast, imports_inline, client_for):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = client_for(cast.sales_a).post(
+        "/api/imports/",
+        {"kind": "taxpayers", "file": SimpleUploadedFile("a.csv", b"a,b\n1,2\n")},
+    )
+    error = assert_error(response, 400, "not_xlsx")
+    assert "file" in error["fields"]
+    assert not ImportJob.objects.exists()
+
+
+def test_upload_of_an_unreadable_file_fails_its_job(cast, imports_inline, client_for):
+    """The upload does not read the file; the job's check cannot, and the job fails."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     response = client_for(cast.sales_a).post(
         "/api/imports/",
         {"kind": "taxpayers", "file": SimpleUploadedFile("a.xlsx", b"nope")},
     )
-    error = assert_error(response, 400, "unreadable")
-    assert "file" in error["fields"]
-    assert not ImportJob.objects.exists()
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["state"], body["failure"]) == ("failed", "无法将该文件作为 .xlsx 工作簿读取。")
+    assert (body["total_rows"], body["valid_rows"], body["errors"]) == (0, 0, [])
+    refused = client_for(cast.sales_a).post(
+        f"/api/imports/{body['id']}/run/", {}, content_type="application/json"
+    )
+    assert_error(refused, 400, "not_validated")
+    assert ImportJob.objects.get().state == "failed"
 
 
 def test_a_unit_user_cannot_upload_into_another_unit(cast, imports_inline, client_for):

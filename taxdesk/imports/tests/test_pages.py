@@ -147,18 +147,33 @@ def test_page_flow_upload_check_import(cast, imports_inline, client_for):
     assert 'data-state="done"' in html
 
 
-def test_upload_form_refuses_what_is_not_an_xlsx_workbook(cast, imports_inline, client_for):
+def test_upload_form_refuses_what_is_not_named_xlsx(cast, imports_inline, client_for):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     client = client_for(cast.sales_a)
-    for upload in (
-        SimpleUploadedFile("list.csv", b"a,b\n1,2\n"),
-        SimpleUploadedFile("fake.xlsx", b"not a workbook"),
-    ):
-        response = client.post("/imports/new/", {"kind": "taxpayers", "file": upload})
-        assert response.status_code == 400
-        assert 'data-error-for="file"' in response.content.decode()
+    upload = SimpleUploadedFile("list.csv", b"a,b\n1,2\n")
+    response = client.post("/imports/new/", {"kind": "taxpayers", "file": upload})
+    assert response.status_code == 400
+    assert 'data-error-for="file"' in response.content.decode()
     assert not ImportJob.objects.exists()
+
+
+def test_an_upload_that_is_not_a_workbook_fails_its_job(cast, imports_inline, client_for):
+    """The upload only keeps the file; the check finds it unreadable and the job's page says
+    so, without the import buttons."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = client_for(cast.sales_a)
+    upload = SimpleUploadedFile("fake.xlsx", b"not a workbook")
+    response = client.post("/imports/new/", {"kind": "taxpayers", "file": upload})
+    assert response.status_code == 302
+    job = ImportJob.objects.get()
+    assert response["Location"] == f"/imports/{job.pk}/"
+    assert (job.state, job.failure) == ("failed", "无法将该文件作为 .xlsx 工作簿读取。")
+    html = client.get(f"/imports/{job.pk}/").content.decode()
+    assert 'data-testid="failure"' in html
+    assert "无法将该文件作为 .xlsx 工作簿读取。" in html
+    assert 'data-testid="import-all"' not in html
 
 
 def test_upload_form_offers_the_dispatcher_taxpayers_only(cast, imports_inline, client_for):
