@@ -3,7 +3,7 @@ installation's environment (its TAXDESK_VAR_DIR and DATABASE_URL), never on pyte
 
     python -m taxdesk.ops.tests.driver setup --writers 20 [--import-rows N]
     python -m taxdesk.ops.tests.driver write --threads 20 --log acks.jsonl --stop-file stop
-    python -m taxdesk.ops.tests.driver verify --acks acks.jsonl [--before T] [--jobs 1,2]
+    python -m taxdesk.ops.tests.driver verify --acks acks.jsonl [--before T] [--jobs 7:1,8:2]
 
 Each prints one JSON object on its last line of output.
 """
@@ -212,6 +212,10 @@ def verify(args) -> dict:
         found_after=len([a for a in after if rows.get(a["number"]) == a["id"]]),
         taxpayers=Taxpayer.objects.count(),
     )
+    if args.contacts:
+        acked = [json.loads(line)["id"] for line in Path(args.contacts).read_text().splitlines()]
+        held = set(Contact.objects.filter(pk__in=acked).values_list("pk", flat=True))
+        result.update(contacts_acked=len(acked), contacts_missing=len(set(acked) - held))
     if args.jobs:
         result["jobs"] = {}
         job_type = ContentType.objects.get_for_model(ImportJob)
@@ -259,6 +263,7 @@ def main(argv: list[str]) -> None:
     p.add_argument("--before", type=float, default=None)
     p.add_argument("--jobs", default="", help="job ids, each with its file's index: 7:1,8:2")
     p.add_argument("--rows", type=int, default=0, help="rows of each import file")
+    p.add_argument("--contacts", default="", help="a log of acknowledged contacts' ids")
     args = parser.parse_args(argv)
     if args.command == "verify" and args.jobs:
         pairs = [item.split(":") for item in args.jobs.split(",")]
