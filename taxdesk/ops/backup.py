@@ -668,10 +668,7 @@ def _file_destinations(manifest: dict) -> list[tuple[dict, Path]]:
     return found
 
 
-def restore(archive: Path, *, force: bool = False, migrate: bool = True, log: Log = _quiet):
-    """Restore a backup into this installation's database, file storages and key file."""
-    manifest = verify(archive, log)
-    kind = database_kind()
+def _check_restorable(manifest: dict, kind: str) -> None:
     backup_kind = manifest["database"]["kind"]
     if backup_kind != kind:
         raise BackupError(
@@ -691,6 +688,72 @@ def restore(archive: Path, *, force: bool = False, migrate: bool = True, log: Lo
             f"commit {manifest['app'].get('commit') or 'unknown'}): this code does not know "
             f"its migrations {shown}. Install that version or a newer one, then restore."
         )
+
+
+def _restore_sqlite(tar: tarfile.TarFile, part: dict, target: Path, log: Log) -> None:
+    log(f"Database: restoring {target}")
+    staged = target.with_name(f"{target.name}.restoring")
+    _extract(tar, part, staged)
+    check = sqlite3.connect(str(staged))
+    try:
+        result = [row[0] for row in check.execute("PRAGMA integrity_check")]
+    finally:
+        check.close()
+    if result != ["ok"]:
+        staged.unlink()
+        raise BackupError(f"The restored database fails PRAGMA integrity_check: {result}")
+    connections.close_all()
+    # A journal left by the database being replaced must not be applied to this one.
+    for suffix in ("-wal", "-shm", "-journal"):
+        target.with_name(target.name + suffix).unlink(missing_ok=True)
+    os.replace(staged, target)
+
+
+def _restore_postgresql(tar: tarfile.TarFile, part: dict, target: str, state: str, log: Log):
+    if state != "empty":
+        _pg_recreate(state, log)
+    log(f"Database: pg_restore into {target}")
+    with tempfile.TemporaryDirectory(prefix=".taxdesk-restore-", dir=settings.VAR_DIR) as scratch:
+        dump = Path(scratch) / KINDS["postgresql"]
+        _extract(tar, part, dump)
+        _run_tool(
+            [
+                _tool("pg_restore"),
+                "--exit-on-error",
+                "--single-transaction",
+                "--no-owner",
+                "--no-privileges",
+                "--no-comments",
+                "--no-password",
+                f"--dbname={target}",
+                str(dump),
+            ],
+            "pg_restore",
+        )
+    connections.close_all()
+
+
+def _restore_key(tar: tarfile.TarFile, part: dict | None, manifest: dict, log: Log) -> None:
+    if part is None:
+        log(f"Secret key: not in the backup. {manifest['secret_key'].get('note', '')}")
+        return
+    key_path = Path(settings.VAR_DIR) / "secret_key"
+    if key_path.exists() and _file_sha256(key_path) != part["sha256"]:
+        aside = key_path.with_name(f"secret_key.replaced-{int(time.time())}")
+        os.replace(key_path, aside)
+        log(f"Secret key: the one here was kept as {aside}")
+    _extract(tar, part, key_path)
+    key_path.chmod(0o600)
+    log("Secret key: restored")
+    if (os.environ.get("SECRET_KEY") or "").strip():
+        log("Secret key: note that SECRET_KEY set in the environment overrides the file")
+
+
+def restore(archive: Path, *, force: bool = False, migrate: bool = True, log: Log = _quiet):
+    """Restore a backup into this installation's database, file storages and key file."""
+    manifest = verify(archive, log)
+    kind = database_kind()
+    _check_restorable(manifest, kind)
 
     # Every refusal comes before the first change.
     if kind == "sqlite":
@@ -721,62 +784,14 @@ def restore(archive: Path, *, force: bool = False, migrate: bool = True, log: Lo
     parts = {part["kind"]: part for part in manifest["parts"] if part["kind"] != "file"}
     with _open(archive) as tar:
         if kind == "sqlite":
-            log(f"Database: restoring {target}")
-            staged = target.with_name(f"{target.name}.restoring")
-            _extract(tar, parts["database"], staged)
-            check = sqlite3.connect(str(staged))
-            try:
-                result = [row[0] for row in check.execute("PRAGMA integrity_check")]
-            finally:
-                check.close()
-            if result != ["ok"]:
-                staged.unlink()
-                raise BackupError(f"The restored database fails PRAGMA integrity_check: {result}")
-            connections.close_all()
-            # A journal left by the database being replaced must not be applied to this one.
-            for suffix in ("-wal", "-shm", "-journal"):
-                target.with_name(target.name + suffix).unlink(missing_ok=True)
-            os.replace(staged, target)
+            _restore_sqlite(tar, parts["database"], target, log)
         else:
-            if state != "empty":
-                _pg_recreate(state, log)
-            log(f"Database: pg_restore into {target}")
-            with tempfile.TemporaryDirectory(prefix="taxdesk-restore-") as scratch:
-                dump = Path(scratch) / KINDS[kind]
-                _extract(tar, parts["database"], dump)
-                _run_tool(
-                    [
-                        _tool("pg_restore"),
-                        "--exit-on-error",
-                        "--single-transaction",
-                        "--no-owner",
-                        "--no-privileges",
-                        "--no-comments",
-                        "--no-password",
-                        f"--dbname={target}",
-                        str(dump),
-                    ],
-                    "pg_restore",
-                )
-            connections.close_all()
+            _restore_postgresql(tar, parts["database"], target, state, log)
         log(f"Files: {len(files)}")
         for part, dest in files:
             if not (dest.exists() and _file_sha256(dest) == part["sha256"]):
                 _extract(tar, part, dest)
-        key_note = manifest["secret_key"].get("note", "")
-        if KEY_PART in parts:
-            key_path = Path(settings.VAR_DIR) / "secret_key"
-            if key_path.exists() and _file_sha256(key_path) != parts[KEY_PART]["sha256"]:
-                aside = key_path.with_name(f"secret_key.replaced-{int(time.time())}")
-                os.replace(key_path, aside)
-                log(f"Secret key: the one here was kept as {aside}")
-            _extract(tar, parts[KEY_PART], key_path)
-            key_path.chmod(0o600)
-            log("Secret key: restored")
-            if (os.environ.get("SECRET_KEY") or "").strip():
-                log("Secret key: note that SECRET_KEY set in the environment overrides the file")
-        else:
-            log(f"Secret key: not in the backup. {key_note}")
+        _restore_key(tar, parts.get(KEY_PART), manifest, log)
     if migrate:
         from django.core.management import call_command
 
