@@ -448,8 +448,9 @@ def create_backup(directory: Path, *, keep: int | None = None, log: Log = _quiet
     if keep is not None and keep < 1:
         raise BackupError("--keep must be at least 1.")
     kind = database_kind()
-    directory.mkdir(parents=True, exist_ok=True)
-    directory.chmod(0o700)  # backups hold personal data and, usually, the secret key
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if directory.stat().st_uid == os.getuid():
+        directory.chmod(0o700)  # backups hold personal data and, usually, the secret key
     with _locked(directory):
         # Left by a backup that was killed (we hold the lock: none is running).
         for stale in directory.glob("taxdesk-backup-*.tar.partial"):
@@ -733,12 +734,14 @@ def _restore_postgresql(tar: tarfile.TarFile, part: dict, target: str, state: st
     connections.close_all()
 
 
-def _restore_key(tar: tarfile.TarFile, part: dict | None, manifest: dict, log: Log) -> None:
+def _restore_key(tar, part: dict | None, manifest: dict, replaced_data: bool, log: Log) -> None:
+    """The backup's key file; the one it replaces is kept aside when it belonged to data
+    (over an empty database it is the key the settings just generated)."""
     if part is None:
         log(f"Secret key: not in the backup. {manifest['secret_key'].get('note', '')}")
         return
     key_path = Path(settings.VAR_DIR) / "secret_key"
-    if key_path.exists() and _file_sha256(key_path) != part["sha256"]:
+    if replaced_data and key_path.exists() and _file_sha256(key_path) != part["sha256"]:
         aside = key_path.with_name(f"secret_key.replaced-{int(time.time())}")
         os.replace(key_path, aside)
         log(f"Secret key: the one here was kept as {aside}")
@@ -791,7 +794,7 @@ def restore(archive: Path, *, force: bool = False, migrate: bool = True, log: Lo
         for part, dest in files:
             if not (dest.exists() and _file_sha256(dest) == part["sha256"]):
                 _extract(tar, part, dest)
-        _restore_key(tar, parts.get(KEY_PART), manifest, log)
+        _restore_key(tar, parts.get(KEY_PART), manifest, state == "holds tables", log)
     if migrate:
         from django.core.management import call_command
 

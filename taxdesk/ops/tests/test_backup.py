@@ -101,7 +101,9 @@ def test_backup_holds_database_files_key_and_manifest_and_restore_refuses_what_i
     assert "every SHA-256 matches" in checked.stdout
     target.manage("restore", archive)
     assert _tree(target.var_dir / "media") == _tree(site.var_dir / "media")
-    assert (target.var_dir / "secret_key").read_text() == (site.var_dir / "secret_key").read_text()
+    key = (site.var_dir / "secret_key").read_text()
+    assert (target.var_dir / "secret_key").read_text() == key
+    assert not list(target.var_dir.glob("secret_key.replaced-*"))  # a fresh one, no data
     counts = target.driver("verify", "--acks", "/dev/null")
     assert counts["taxpayers"] == 5
     if site.kind == "sqlite":
@@ -111,8 +113,12 @@ def test_backup_holds_database_files_key_and_manifest_and_restore_refuses_what_i
     refused = target.manage("restore", archive, check=False)
     assert refused.returncode != 0 and "is not empty" in refused.stderr
     assert "--force" in refused.stderr
+    (target.var_dir / "secret_key").write_text("the key of the data being replaced")
     target.manage("restore", "--force", archive)
     assert target.driver("verify", "--acks", "/dev/null")["taxpayers"] == 5
+    assert (target.var_dir / "secret_key").read_text() == key
+    (aside,) = target.var_dir.glob("secret_key.replaced-*")
+    assert aside.read_text() == "the key of the data being replaced"
 
 
 def test_an_older_backup_is_migrated_forward_and_a_newer_one_refused(new_site, tmp_path):
