@@ -1,3 +1,4 @@
+import os
 import shutil
 from urllib.parse import urlsplit, urlunsplit
 
@@ -9,8 +10,9 @@ from .harness import Site, create_database, drop_database, postgres_server
 @pytest.fixture
 def new_site(tmp_path):
     """Makes installations of the kind this run tests: PostgreSQL when DATABASE_URL names a
-    PostgreSQL server (databases ``taxdesk_deploy`` and ``taxdesk_deploy_<name>`` there,
-    dropped afterwards), else SQLite files under tmp_path (the embedded default).
+    PostgreSQL server (databases ``taxdesk_deploy`` and ``taxdesk_deploy_<name>`` there, with
+    the pytest-xdist worker's id after ``taxdesk_deploy`` in a parallel run; dropped
+    afterwards), else SQLite files under tmp_path (the embedded default).
 
     ``new_site("main")`` has an empty database; ``create=False`` leaves none (a restore makes
     it)."""
@@ -24,7 +26,11 @@ def new_site(tmp_path):
         var_dir.mkdir()
         if server is None:
             return Site(var_dir, None, settings)
-        database = "taxdesk_deploy" if name == "main" else f"taxdesk_deploy_{name}"
+        # One set per pytest-xdist worker: tests running at once never share a database.
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+        database = "_".join(
+            part for part in ("taxdesk_deploy", worker, "" if name == "main" else name) if part
+        )
         if create:
             create_database(server, database)
         else:

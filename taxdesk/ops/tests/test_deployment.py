@@ -257,7 +257,7 @@ def test_production_deployment_under_20_writers(new_site, redis_db, tmp_path):
         for job_id in jobs:
             wait_for(
                 lambda job_id=job_id: _job(http, admin_token, job_id)["state"] == "validated",
-                60,
+                180,
                 f"import job {job_id} to be checked",
                 interval=0.5,
             )
@@ -272,7 +272,7 @@ def test_production_deployment_under_20_writers(new_site, redis_db, tmp_path):
                     if (job := _job(http, admin_token, job_id))["state"] in ("done", "failed")
                     else None
                 ),
-                90,
+                180,
                 f"import job {job_id} to finish",
                 interval=0.5,
             )
