@@ -18,6 +18,8 @@ pytestmark = pytest.mark.deployment
 
 UNITS = sorted((ROOT / "deploy" / "systemd").iterdir())
 ENV_EXAMPLE = ROOT / "deploy" / "env.example"
+# Variables systemd sets for a unit that asks for the directory.
+SET_BY_SYSTEMD = {"STATE_DIRECTORY": "StateDirectory"}
 
 
 def _settings(path: Path, key: str) -> list[str]:
@@ -40,6 +42,7 @@ def test_the_units_are_the_expected_set():
     assert [p.name for p in UNITS] == [
         "taxdesk-backup.service",
         "taxdesk-backup.timer",
+        "taxdesk-beat.service",
         "taxdesk-web.service",
         "taxdesk-worker.service",
     ]
@@ -94,7 +97,10 @@ def test_each_service_runs_a_real_command_with_the_documented_paths(unit):
     )
     example = _env_example()
     for variable in re.findall(r"\$\{(\w+)\}", " ".join(commands)):
-        assert variable in defaults and variable in example, variable
+        if variable in SET_BY_SYSTEMD:
+            assert _settings(unit, SET_BY_SYSTEMD[variable]), variable
+        else:
+            assert variable in defaults and variable in example, variable
 
 
 def test_env_example_sets_what_production_requires_and_nothing_unknown():
@@ -110,12 +116,13 @@ def test_env_example_sets_what_production_requires_and_nothing_unknown():
         assert variable in read, f"{variable} is read by nothing"
 
 
-def test_procfile_starts_the_web_server_and_the_worker_without_a_scheduler():
+def test_procfile_starts_the_web_server_the_worker_and_the_scheduler():
     processes = dict(
         line.split(": ", 1)
         for line in (ROOT / "Procfile").read_text().splitlines()
         if re.match(r"^[A-Za-z0-9_-]+:", line)
     )
-    assert set(processes) == {"web", "worker"}
+    assert set(processes) == {"web", "worker", "beat"}
     assert processes["web"].startswith(".venv/bin/gunicorn taxdesk.wsgi ")
     assert processes["worker"].startswith(".venv/bin/celery -A taxdesk worker ")
+    assert processes["beat"].startswith(".venv/bin/celery -A taxdesk beat ")
