@@ -138,6 +138,7 @@ INSTALLED_APPS = [
     "taxdesk.notifications",
     "taxdesk.home",
     "taxdesk.demo",
+    "taxdesk.ops",
 ]
 
 MIDDLEWARE = [
@@ -251,6 +252,9 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = VAR_DIR / "media"
+
+# Where `manage.py backup` writes its archives (docs/operations.md): copy them off the machine.
+BACKUP_DIR = Path(env_str("TAXDESK_BACKUP_DIR") or VAR_DIR / "backups")
 
 
 def _xstatic_dirs() -> list[tuple[str, str]]:
