@@ -8,6 +8,7 @@ names the variable at fault.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -214,10 +215,29 @@ LOGIN_URL = "core:login"
 LOGIN_REDIRECT_URL = "home:home"
 LOGOUT_REDIRECT_URL = "core:login"
 
-# Failed logins: after this many failures for one user name within the window, the name is
-# refused until the window has passed (counted from the audit trail, so all processes agree).
+# Failed logins (taxdesk/core/auth.py): after LOGIN_FAILURE_LIMIT failures of one user name from
+# one address, that name is refused from that address; after LOGIN_ADDRESS_FAILURE_LIMIT
+# failures from one address, whatever the names, the address is refused. Each lock ends when
+# the window has passed since the last counted attempt.
 LOGIN_FAILURE_LIMIT = env_int("TAXDESK_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("TAXDESK_LOGIN_ADDRESS_FAILURE_LIMIT", 20, minimum=1)
 LOGIN_FAILURE_WINDOW_MINUTES = env_int("TAXDESK_LOGIN_FAILURE_WINDOW_MINUTES", 15, minimum=1)
+
+
+def _trusted_proxies() -> list[str]:
+    networks = []
+    for item in env_list("TAXDESK_TRUSTED_PROXIES", []):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            why = f"{item!r} is not an address or network"
+            raise _bad("TAXDESK_TRUSTED_PROXIES", why) from None
+    return networks
+
+
+# The client's address is REMOTE_ADDR, unless that is one of these proxies: then it is read
+# from X-Forwarded-For, right to left, up to the first address that is not a trusted proxy.
+TRUSTED_PROXIES = _trusted_proxies()
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -254,9 +274,19 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL is not None and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise _bad("REDIS_URL", f"{REDIS_URL!r} must start with redis://, rediss:// or unix://")
 
+# The cache holds the API's throttle counts, which every server process must share: Redis
+# when there is one; in production without it, files under TAXDESK_VAR_DIR (shared by the
+# gunicorn workers of one machine); in the embedded default (one process), memory.
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+elif PRODUCTION:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": VAR_DIR / "cache",
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -280,7 +310,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "taxdesk.core.api.errors.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"anon": "60/min"},
+    # "sign-in": API token requests per client address (taxdesk/core/api/throttling.py).
+    "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "sign-in": "10/min"},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "TaxDesk API",

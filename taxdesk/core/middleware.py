@@ -4,6 +4,7 @@ import re
 import uuid
 
 from . import audit
+from .addresses import client_address
 from .choices import AuditSource
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -21,7 +22,7 @@ class AuditContextMiddleware:
         with audit.context(
             user=RequestUser(request),
             request_id=request_id,
-            ip=request.META.get("REMOTE_ADDR") or None,
+            ip=client_address(request) or None,
             source=source,
         ):
             response = self.get_response(request)

@@ -333,3 +333,33 @@ class NumberSequence(models.Model):
 
     def __str__(self):
         return f"{self.prefix}{self.last}"
+
+
+class SignInCounter(models.Model):
+    """Sign-in attempts counted for one user name from one address (``kind`` "name") or for
+    one address whatever the names (``kind`` "address", ``username`` empty): see
+    ``core/auth.py``. Bookkeeping behind the audit trail, which records every attempt itself
+    (logins and failed logins); not audited."""
+
+    NAME = "name"
+    ADDRESS = "address"
+
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=[(NAME, _("user name")), (ADDRESS, _("address"))]
+    )
+    username = models.CharField(_("user name"), max_length=150, blank=True)
+    address = models.CharField(_("address"), max_length=45, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_at = models.DateTimeField(_("last counted attempt"), db_index=True)
+
+    class Meta:
+        verbose_name = _("sign-in counter")
+        verbose_name_plural = _("sign-in counters")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "username", "address"], name="sign_in_counter_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.username or '*'}@{self.address or '?'}: {self.attempts}"

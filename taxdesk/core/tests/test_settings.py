@@ -71,6 +71,7 @@ def test_embedded_default_needs_no_variable(tmp_path):
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL", "must start with"),
         ({"TAXDESK_LOGIN_FAILURE_LIMIT": "many"}, "TAXDESK_LOGIN_FAILURE_LIMIT", "whole number"),
         ({"CSRF_TRUSTED_ORIGINS": "taxdesk.example"}, "CSRF_TRUSTED_ORIGINS", "must start"),
+        ({"TAXDESK_TRUSTED_PROXIES": "10.0.0.1,x"}, "TAXDESK_TRUSTED_PROXIES", "not an address"),
     ],
 )
 def test_bad_environment_stops_the_start_and_names_the_variable(tmp_path, env, variable, reason):
