@@ -144,6 +144,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "taxdesk.core.middleware.AuditContextMiddleware",
+    "taxdesk.core.middleware.IdleSessionMiddleware",
 ]
 
 ROOT_URLCONF = "taxdesk.urls"
@@ -212,6 +213,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# A session without a request for this long is signed out (users without a service unit;
+# each unit sets its own, ServiceUnit.session_idle_minutes).
+SESSION_IDLE_MINUTES = env_int("TAXDESK_SESSION_IDLE_MINUTES", 30, minimum=5)
 LOGIN_URL = "core:login"
 LOGIN_REDIRECT_URL = "home:home"
 LOGOUT_REDIRECT_URL = "core:login"

@@ -52,4 +52,10 @@ class AdminLoginForm(LockoutMessageMixin, AdminAuthenticationForm):
 class ServiceUnitSettingsForm(forms.ModelForm):
     class Meta:
         model = ServiceUnit
-        fields = ["address", "hotline", "working_hours", "entry_deadline_workdays"]
+        fields = [
+            "address",
+            "hotline",
+            "working_hours",
+            "entry_deadline_workdays",
+            "session_idle_minutes",
+        ]

@@ -28,8 +28,14 @@ def _logged_out(sender, request, user, **kwargs):
     if user is None:
         return
     unit_id, body_id = user.audit_tenants()
+    reason = getattr(request, "signout_reason", None)  # "idle": signed out by the middleware
     audit.write_entry(
-        AuditAction.LOGOUT, object_repr=user.username, user=user, unit_id=unit_id, body_id=body_id
+        AuditAction.LOGOUT,
+        object_repr=user.username,
+        user=user,
+        unit_id=unit_id,
+        body_id=body_id,
+        changes={"reason": reason} if reason else None,
     )
 
 

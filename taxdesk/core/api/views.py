@@ -67,6 +67,7 @@ class ServiceUnitSerializer(serializers.ModelSerializer):
             "tax_offices",
             "working_hours",
             "entry_deadline_workdays",
+            "session_idle_minutes",
             "is_active",
         ]
         read_only_fields = [

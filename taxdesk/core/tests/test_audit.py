@@ -64,6 +64,7 @@ def test_page_change_records_actor_request_ip_source_and_changes(cast, client_fo
             "hotline": "",
             "working_hours": "08:30-12:00,13:00-17:30",
             "entry_deadline_workdays": 1,
+            "session_idle_minutes": 30,
         },
         HTTP_X_REQUEST_ID="web-req-000123",
         REMOTE_ADDR="10.20.30.40",
@@ -486,6 +487,7 @@ def test_history_page_of_a_unit_shows_its_entries(cast, client_for):
             "hotline": "",
             "working_hours": DEFAULT_HOURS,
             "entry_deadline_workdays": 1,
+            "session_idle_minutes": 30,
         },
     )
     response = client.get(f"/history/core.serviceunit/{unit.pk}/")
