@@ -355,7 +355,13 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Production hardening (manage.py check --deploy passes in production mode).
+# Production hardening (manage.py check --deploy passes in production mode). Two ways to serve:
+# TAXDESK_HTTPS=true (the default), behind a proxy that ends TLS and sets X-Forwarded-Proto:
+# secure cookies, HSTS, a redirect to https; TAXDESK_HTTPS=false, plain HTTP inside a closed
+# network: cookies a browser sends over HTTP, no HSTS or redirect, and exactly the four checks
+# that only HTTPS can pass silenced (HSTS W004, redirect W008, secure session cookie W012,
+# secure CSRF cookie W016); every other deployment check still applies.
+HTTPS_ONLY_CHECKS = ["security.W004", "security.W008", "security.W012", "security.W016"]
 if PRODUCTION:
     HTTPS = env_bool("TAXDESK_HTTPS", True)
     SECURE_SSL_REDIRECT = HTTPS
@@ -364,7 +370,10 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env_int("TAXDESK_HSTS_SECONDS", 31536000 if HTTPS else 0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
     SECURE_HSTS_PRELOAD = HTTPS
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if HTTPS:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    else:
+        SILENCED_SYSTEM_CHECKS = HTTPS_ONLY_CHECKS
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # The pages' Content-Security-Policy (django-csp): everything from TaxDesk itself, no inline
 # script or style anywhere (scripts are static files); data: images for Bootstrap's icons. The
