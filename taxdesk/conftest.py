@@ -35,3 +35,17 @@ def client_for(client):
 def _fast_password_hashing(settings):
     """Tests hash many passwords; the production hasher is deliberately slow."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(settings):
+    """Each test gets an empty cache of its own: the API's throttle counts of one test (all
+    test clients come from 127.0.0.1) must not refuse another's requests."""
+    import uuid
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"test-{uuid.uuid4().hex}",
+        }
+    }

@@ -8,6 +8,7 @@ names the variable at fault.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -143,6 +144,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "taxdesk.core.middleware.ChineseByDefaultMiddleware",
@@ -154,6 +156,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "taxdesk.core.middleware.AuditContextMiddleware",
+    "taxdesk.core.middleware.IdleSessionMiddleware",
 ]
 
 ROOT_URLCONF = "taxdesk.urls"
@@ -222,14 +225,36 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# A session without a request for this long is signed out (users without a service unit;
+# each unit sets its own, ServiceUnit.session_idle_minutes).
+SESSION_IDLE_MINUTES = env_int("TAXDESK_SESSION_IDLE_MINUTES", 30, minimum=5)
 LOGIN_URL = "core:login"
 LOGIN_REDIRECT_URL = "home:home"
 LOGOUT_REDIRECT_URL = "core:login"
 
-# Failed logins: after this many failures for one user name within the window, the name is
-# refused until the window has passed (counted from the audit trail, so all processes agree).
+# Failed logins (taxdesk/core/auth.py): after LOGIN_FAILURE_LIMIT failures of one user name from
+# one address, that name is refused from that address; after LOGIN_ADDRESS_FAILURE_LIMIT
+# failures from one address, whatever the names, the address is refused. Each lock ends when
+# the window has passed since the last counted attempt.
 LOGIN_FAILURE_LIMIT = env_int("TAXDESK_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("TAXDESK_LOGIN_ADDRESS_FAILURE_LIMIT", 20, minimum=1)
 LOGIN_FAILURE_WINDOW_MINUTES = env_int("TAXDESK_LOGIN_FAILURE_WINDOW_MINUTES", 15, minimum=1)
+
+
+def _trusted_proxies() -> list[str]:
+    networks = []
+    for item in env_list("TAXDESK_TRUSTED_PROXIES", []):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            why = f"{item!r} is not an address or network"
+            raise _bad("TAXDESK_TRUSTED_PROXIES", why) from None
+    return networks
+
+
+# The client's address is REMOTE_ADDR, unless that is one of these proxies: then it is read
+# from X-Forwarded-For, right to left, up to the first address that is not a trusted proxy.
+TRUSTED_PROXIES = _trusted_proxies()
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -269,9 +294,19 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL is not None and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise _bad("REDIS_URL", f"{REDIS_URL!r} must start with redis://, rediss:// or unix://")
 
+# The cache holds the API's throttle counts, which every server process must share: Redis
+# when there is one; in production without it, files under TAXDESK_VAR_DIR (shared by the
+# gunicorn workers of one machine); in the embedded default (one process), memory.
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+elif PRODUCTION:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": VAR_DIR / "cache",
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -351,7 +386,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "taxdesk.core.api.errors.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"anon": "60/min"},
+    # "sign-in": API token requests per client address (taxdesk/core/api/throttling.py).
+    "DEFAULT_THROTTLE_RATES": {"anon": "60/min", "sign-in": "10/min"},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "TaxDesk API",
@@ -362,6 +398,8 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs are for signed-in callers only, in every mode.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -388,7 +426,13 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Production hardening (manage.py check --deploy passes in production mode).
+# Production hardening (manage.py check --deploy passes in production mode). Two ways to serve:
+# TAXDESK_HTTPS=true (the default), behind a proxy that ends TLS and sets X-Forwarded-Proto:
+# secure cookies, HSTS, a redirect to https; TAXDESK_HTTPS=false, plain HTTP inside a closed
+# network: cookies a browser sends over HTTP, no HSTS or redirect, and exactly the four checks
+# that only HTTPS can pass silenced (HSTS W004, redirect W008, secure session cookie W012,
+# secure CSRF cookie W016); every other deployment check still applies.
+HTTPS_ONLY_CHECKS = ["security.W004", "security.W008", "security.W012", "security.W016"]
 if PRODUCTION:
     HTTPS = env_bool("TAXDESK_HTTPS", True)
     SECURE_SSL_REDIRECT = HTTPS
@@ -397,8 +441,27 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env_int("TAXDESK_HSTS_SECONDS", 31536000 if HTTPS else 0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
     SECURE_HSTS_PRELOAD = HTTPS
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if HTTPS:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    else:
+        SILENCED_SYSTEM_CHECKS = HTTPS_ONLY_CHECKS
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# The pages' Content-Security-Policy (django-csp): everything from TaxDesk itself, no inline
+# script or style anywhere (scripts are static files); data: images for Bootstrap's icons. The
+# API docs (Swagger UI) relax styles on that one view (taxdesk/api_urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
 
 from . import audit
+from .choices import AuditAction
 from .models import ServiceUnit, User
 from .scoping import CHANGE, can
 from .signals import working_hours_changed
 
-UNIT_SETTINGS = ("address", "hotline", "working_hours", "entry_deadline_workdays")
+UNIT_SETTINGS = (
+    "address",
+    "hotline",
+    "working_hours",
+    "entry_deadline_workdays",
+    "session_idle_minutes",
+)
 
 
 def update_service_unit(unit: ServiceUnit, *, by, **changes) -> ServiceUnit:
@@ -43,3 +52,28 @@ def create_user(*, username: str, password: str | None, role: str, by=None, **fi
         user.full_clean()
         user.save()
     return user
+
+
+def end_all_sessions(user: User, *, by) -> bool:
+    """End every session of ``user`` (on every device) and delete their API token.
+
+    The session generation is raised (every session's hash changes, so each is refused at
+    its next request, the caller's own included) in one audited update; the token's deletion
+    is recorded in a ``logout`` entry. Returns whether a token was deleted.
+    """
+    if by.pk != user.pk and not by.is_superuser:
+        raise ValidationError(_("You may end only your own sessions."), code="forbidden")
+    with transaction.atomic(), audit.acting(by):
+        User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+        deleted, _counts = Token.objects.filter(user=user).delete()
+        unit_id, body_id = user.audit_tenants()
+        audit.write_entry(
+            AuditAction.LOGOUT,
+            object_repr=user.username,
+            user=by,
+            unit_id=unit_id,
+            body_id=body_id,
+            changes={"sessions": "all ended", "api_token": "deleted" if deleted else "none"},
+        )
+    user.refresh_from_db(fields=["session_epoch"])
+    return bool(deleted)

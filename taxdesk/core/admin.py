@@ -5,7 +5,11 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from .admin_base import ReadOnlyAdmin
-from .models import AuditEntry, ServiceUnit, SupervisionBody, TaxOffice, User
+from .forms import AdminLoginForm
+from .models import AuditEntry, ServiceUnit, SignInCounter, SupervisionBody, TaxOffice, User
+
+# The admin signs in through the same limits and says the same words when they refuse.
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(SupervisionBody)
@@ -66,3 +70,12 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ["at", "actor_repr", "action", "content_type", "object_repr", "ip"]
     list_filter = ["action", "source"]
     search_fields = ["actor_repr", "object_repr", "request_id"]
+
+
+@admin.register(SignInCounter)
+class SignInCounterAdmin(ReadOnlyAdmin):
+    """The sign-in counters, to see who is locked out and from where (locks end by themselves)."""
+
+    list_display = ["kind", "username", "address", "attempts", "last_at"]
+    list_filter = ["kind"]
+    search_fields = ["username", "address"]

@@ -1,9 +1,10 @@
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .auth import is_throttled
+from .auth import Lockout, lockout_of
 from .models import ServiceUnit
 
 
@@ -16,30 +17,45 @@ def add_action_errors(form: forms.Form, exc: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, errors)
 
 
-class LoginForm(AuthenticationForm):
-    """Sign-in that says plainly when a name is locked after repeated failures."""
+def lockout_error(lockout: Lockout) -> ValidationError:
+    """The plain words for a refused sign-in: what is locked and for how many minutes."""
+    if lockout.kind == "address":
+        message = _(
+            "Too many failed logins from this address: signing in from it is locked for "
+            "%(minutes)s min."
+        )
+        code = "throttled_address"
+    else:
+        message = _("Too many failed logins for this user name: it is locked for %(minutes)s min.")
+        code = "throttled"
+    return ValidationError(message, code=code, params={"minutes": lockout.minutes})
 
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "throttled": _(
-            "Too many failed logins for this user name. Try again after %(minutes)s min."
-        ),
-    }
 
-    def clean(self):
-        from django.conf import settings
+class LockoutMessageMixin:
+    """A sign-in form that says plainly when the attempt was refused by the limits."""
 
-        username = self.cleaned_data.get("username")
-        if is_throttled(username):
-            raise forms.ValidationError(
-                self.error_messages["throttled"],
-                code="throttled",
-                params={"minutes": settings.LOGIN_FAILURE_WINDOW_MINUTES},
-            )
-        return super().clean()
+    def get_invalid_login_error(self):
+        lockout = lockout_of(self.request)
+        if lockout is None:
+            return super().get_invalid_login_error()
+        return lockout_error(lockout)
+
+
+class LoginForm(LockoutMessageMixin, AuthenticationForm):
+    """The sign-in page's form."""
+
+
+class AdminLoginForm(LockoutMessageMixin, AdminAuthenticationForm):
+    """The admin's sign-in form (the same limits, the same words)."""
 
 
 class ServiceUnitSettingsForm(forms.ModelForm):
     class Meta:
         model = ServiceUnit
-        fields = ["address", "hotline", "working_hours", "entry_deadline_workdays"]
+        fields = [
+            "address",
+            "hotline",
+            "working_hours",
+            "entry_deadline_workdays",
+            "session_idle_minutes",
+        ]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from taxdesk.worktime.hours import DEFAULT_HOURS, WorkingHours
@@ -113,6 +115,12 @@ class ServiceUnit(AuditedModel):
         default=1,
         help_text=_("How soon a visit or revisit form must be entered (MNT-15, REV-06)."),
     )
+    session_idle_minutes = models.PositiveSmallIntegerField(
+        _("sign out after minutes without activity"),
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(1440)],
+        help_text=_("A signed-in page left alone this long signs its user out (5 to 1440)."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     scope = Scope(
@@ -185,6 +193,9 @@ class User(AbstractUser, AuditedModel):
         verbose_name=_("taxpayer"),
     )
 
+    # Raised to end every session of the user at once (their session hashes change).
+    session_epoch = models.PositiveIntegerField(_("session generation"), default=0)
+
     audit_exclude = ("last_login",)
     audit_redact = ("password",)
 
@@ -230,6 +241,19 @@ class User(AbstractUser, AuditedModel):
         if self.tax_office_id:
             return None, self.tax_office.supervision_body_id
         return None, self.supervision_body_id
+
+    def _get_session_auth_hash(self, secret=None):
+        """Django's hash of the password that every session keeps; with the session
+        generation in it once one was ended, so raising it ends them all. (Generation 0 gives
+        Django's own hash: sessions made before the field existed stay valid.)"""
+        if not self.session_epoch:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
+            f"{self.password}:{self.session_epoch}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     @property
     def unit_role(self) -> bool:
@@ -333,3 +357,33 @@ class NumberSequence(models.Model):
 
     def __str__(self):
         return f"{self.prefix}{self.last}"
+
+
+class SignInCounter(models.Model):
+    """Sign-in attempts counted for one user name from one address (``kind`` "name") or for
+    one address whatever the names (``kind`` "address", ``username`` empty): see
+    ``core/auth.py``. Bookkeeping behind the audit trail, which records every attempt itself
+    (logins and failed logins); not audited."""
+
+    NAME = "name"
+    ADDRESS = "address"
+
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=[(NAME, _("user name")), (ADDRESS, _("address"))]
+    )
+    username = models.CharField(_("user name"), max_length=150, blank=True)
+    address = models.CharField(_("address"), max_length=45, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_at = models.DateTimeField(_("last counted attempt"), db_index=True)
+
+    class Meta:
+        verbose_name = _("sign-in counter")
+        verbose_name_plural = _("sign-in counters")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "username", "address"], name="sign_in_counter_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.username or '*'}@{self.address or '?'}: {self.attempts}"

@@ -6,6 +6,7 @@ from django.db.models.signals import m2m_changed
 from django.dispatch import Signal, receiver
 
 from . import audit
+from .auth import lockout_of
 from .choices import AuditAction
 from .models import ServiceUnit
 
@@ -27,14 +28,27 @@ def _logged_out(sender, request, user, **kwargs):
     if user is None:
         return
     unit_id, body_id = user.audit_tenants()
+    reason = getattr(request, "signout_reason", None)  # "idle": signed out by the middleware
     audit.write_entry(
-        AuditAction.LOGOUT, object_repr=user.username, user=user, unit_id=unit_id, body_id=body_id
+        AuditAction.LOGOUT,
+        object_repr=user.username,
+        user=user,
+        unit_id=unit_id,
+        body_id=body_id,
+        changes={"reason": reason} if reason else None,
     )
 
 
 @receiver(user_login_failed, dispatch_uid="audit-login-failed")
 def _login_failed(sender, credentials, request=None, **kwargs):
-    audit.write_entry(AuditAction.LOGIN_FAILED, object_repr=str(credentials.get("username", "")))
+    # An attempt refused by the sign-in limits says which lock refused it; its password was
+    # not checked.
+    lockout = lockout_of(request)
+    audit.write_entry(
+        AuditAction.LOGIN_FAILED,
+        object_repr=str(credentials.get("username", "")),
+        changes={"locked": lockout.kind} if lockout is not None else None,
+    )
 
 
 @receiver(m2m_changed, sender=ServiceUnit.tax_offices.through, dispatch_uid="audit-unit-offices")

@@ -30,6 +30,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(template_name="core/password_done.html"),
         name="password_change_done",
     ),
+    path("accounts/sessions/end/", views.EndAllSessionsView.as_view(), name="end_sessions"),
     path("units/", views.ServiceUnitListView.as_view(), name="unit_list"),
     path("units/<int:pk>/", views.ServiceUnitDetailView.as_view(), name="unit_detail"),
     path("units/<int:pk>/edit/", views.ServiceUnitEditView.as_view(), name="unit_edit"),

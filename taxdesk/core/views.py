@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
-from .actions import update_service_unit
+from .actions import end_all_sessions, update_service_unit
 from .filtersets import AuditEntryFilterSet, ServiceUnitFilterSet
 from .forms import ServiceUnitSettingsForm
 from .generic import ObjectDetailView, ObjectListView, ScopedMixin, object_for
@@ -100,3 +103,22 @@ class AuditSearchView(ObjectListView):
 
     def base_queryset(self):
         return AuditEntry.objects.select_related("content_type")
+
+
+class EndAllSessionsView(LoginRequiredMixin, View):
+    """ "Sign out everywhere": every session of the user, this one too, and their API token."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        end_all_sessions(request.user, by=request.user)
+        request.session.flush()
+        request.user = AnonymousUser()
+        messages.success(
+            request,
+            _(
+                "You were signed out everywhere and your API token was deleted. "
+                "Please sign in again."
+            ),
+        )
+        return redirect(settings.LOGIN_URL)

@@ -96,6 +96,21 @@ class Message(AuditedModel):
     recorded in its own fields and in ``MessageAttempt`` rows, not in the audit trail.
     """
 
+    # Delivery is recorded on the message and its attempts, not in the trail (decision
+    # 0010): a claim, an attempt's outcome and a retry's time change only these fields.
+    audit_exclude = (
+        "status",
+        "attempts",
+        "claimed_at",
+        "next_attempt_at",
+        "sent_at",
+        "backend",
+        "provider_status",
+        "provider_message_id",
+        "provider_response",
+        "last_error",
+    )
+
     uid = models.UUIDField(_("delivery key"), default=uuid.uuid4, unique=True, editable=False)
     service_unit = models.ForeignKey(
         "core.ServiceUnit",

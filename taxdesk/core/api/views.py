@@ -2,17 +2,21 @@
 
 from django.contrib.auth.signals import user_logged_in
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers
+from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from taxdesk.core.actions import UNIT_SETTINGS, update_service_unit
+from taxdesk.core.auth import Lockout, lockout_of
 from taxdesk.core.filtersets import ServiceUnitFilterSet
+from taxdesk.core.forms import lockout_error
 from taxdesk.core.models import ServiceUnit, User
 from taxdesk.core.navigation import menu_for
 
+from .throttling import SignInRateThrottle
 from .viewsets import ScopedGenericViewSet
 
 
@@ -64,6 +68,7 @@ class ServiceUnitSerializer(serializers.ModelSerializer):
             "tax_offices",
             "working_hours",
             "entry_deadline_workdays",
+            "session_idle_minutes",
             "is_active",
         ]
         read_only_fields = [
@@ -95,8 +100,39 @@ class ServiceUnitViewSet(
         update_service_unit(serializer.instance, by=self.request.user, **changes)
 
 
+class SignInLocked(exceptions.APIException):
+    """A token request refused by the sign-in limits: 429 with Retry-After."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "login_locked"
+
+    def __init__(self, lockout: Lockout):
+        error = lockout_error(lockout)
+        code = "address_locked" if lockout.kind == "address" else "login_locked"
+        super().__init__(detail=error.messages[0], code=code)
+        self.wait = lockout.seconds  # DRF sends it as Retry-After
+
+
+class TokenRequestSerializer(AuthTokenSerializer):
+    def validate(self, attrs):
+        try:
+            return super().validate(attrs)
+        except serializers.ValidationError:
+            lockout = lockout_of(self.context["request"])
+            if lockout is not None:
+                raise SignInLocked(lockout) from None
+            raise
+
+
 class TokenView(ObtainAuthToken):
-    """Exchange a user name and password for an API token; recorded as a login."""
+    """Exchange a user name and password for an API token; recorded as a login.
+
+    Throttled per client address (``DEFAULT_THROTTLE_RATES["sign-in"]``) before any password
+    is checked, and behind the same sign-in limits as the login page.
+    """
+
+    serializer_class = TokenRequestSerializer
+    throttle_classes = [SignInRateThrottle]
 
     def post(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)

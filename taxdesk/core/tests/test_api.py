@@ -569,13 +569,46 @@ def test_openapi_schema_is_valid_openapi_3(cast, client_for):
 
 
 def test_api_docs_are_served_locally(cast, client_for):
-    response = client_for(cast.dispatcher_a).get("/api/docs/")
+    client = client_for(cast.dispatcher_a)
+    response = client.get("/api/docs/")
     assert response.status_code == 200
     page = response.content.decode()
     assert "/static/" in page
-    assert "/api/schema/" in page
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page), "a CDN is referenced"
     assert "cdn" not in page.lower()
+    # No inline script: Swagger UI is started by a script of its own, which names the schema.
+    assert re.findall(r"<script[^>]*>", page) == [
+        f'<script src="{src}">' for src in re.findall(r'<script src="([^"]+)">', page)
+    ]
+    assert '<script src="/api/docs/?script=">' in page
+    script = client.get("/api/docs/", {"script": ""})
+    assert script.status_code == 200 and script["Content-Type"].startswith("application/javascript")
+    assert "/api/schema/" in script.content.decode()
+    # Its policy allows Swagger UI's inline styles, and still no inline script.
+    policy = response["Content-Security-Policy"]
+    assert "style-src 'self' 'unsafe-inline'" in policy
+    assert "script-src 'self';" in policy
+
+
+def test_schema_and_docs_need_a_sign_in(cast):
+    client = Client()
+    assert_error(client.get("/api/schema/", {"format": "json"}), 403, "not_authenticated")
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 302 and docs["Location"] == "/accounts/login/?next=/api/docs/"
+
+
+def test_pages_carry_the_content_security_policy(cast, client_for):
+    response = client_for(cast.admin_a).get("/")
+    policy = response["Content-Security-Policy"]
+    for directive in (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+    ):
+        assert directive in policy
+    assert "unsafe" not in policy
 
 
 # --- error shape ----------------------------------------------------------------------------

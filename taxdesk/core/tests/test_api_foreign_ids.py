@@ -52,6 +52,7 @@ def world(cast):
         by=cast.admin_b,
     )
     fleet.contact_pa1 = Contact.objects.create(taxpayer=cast.pa1, name="张三", mobile="13812345678")
+    fleet.contact_pb1 = Contact.objects.create(taxpayer=cast.pb1, name="王五", mobile="13912345678")
     return fleet
 
 
@@ -282,7 +283,38 @@ CASES: dict[str, Case] = {
         lambda w: w.body_y.pk,
         expect="ignored",  # read-only: a unit does not change body through the API
     ),
+    "message send: contact": Case(
+        "post",
+        lambda w: "/api/messages/",
+        lambda w, i: {"channel": "sms", "contact": i, "body": "您好"},
+        lambda w: w.contact_pb1.pk,
+        "SendRequestSerializer.contact",
+    ),
     # ----------------------------------------------------------------- id filters
+    "messages by service_unit": Case(
+        "get",
+        lambda w: "/api/messages/",
+        lambda w, i: {"service_unit": i},
+        lambda w: w.unit_b.pk,
+        "message?service_unit",
+        expect="invalid_choice",
+    ),
+    "messages by taxpayer": Case(
+        "get",
+        lambda w: "/api/messages/",
+        lambda w, i: {"taxpayer": i},
+        lambda w: w.pb1.pk,
+        "message?taxpayer",
+        expect="empty",
+    ),
+    "message templates by service_unit": Case(
+        "get",
+        lambda w: "/api/message-templates/",
+        lambda w, i: {"service_unit": i},
+        lambda w: w.unit_b.pk,
+        "message-template?service_unit",
+        expect="invalid_choice",
+    ),
     "taxpayers by service_unit": Case(
         "get",
         lambda w: "/api/taxpayers/",

@@ -122,7 +122,7 @@ def test_an_entry_has_the_fields_of_the_trail(cast, client_for):
     client.post(
         f"/units/{unit.pk}/edit/",
         {"address": "新地址", "hotline": "", "working_hours": "09:00-17:00"}
-        | {"entry_deadline_workdays": 1},
+        | {"entry_deadline_workdays": 1, "session_idle_minutes": 30},
         HTTP_X_REQUEST_ID="audit-api-1234",
         REMOTE_ADDR="10.1.2.3",
     )

@@ -126,6 +126,7 @@ def test_unit_edit_only_by_that_units_admin(cast, client_for, username):
             "hotline": "400-800-1234",
             "working_hours": "08:30-12:00,13:30-17:30",
             "entry_deadline_workdays": 2,
+            "session_idle_minutes": 30,
         }
         get = client.get(url)
         post = client.post(url, data)
@@ -152,6 +153,7 @@ def test_unit_edit_refuses_bad_working_hours_and_changes_nothing(cast, client_fo
             "hotline": "",
             "working_hours": "18:00-09:00",
             "entry_deadline_workdays": 1,
+            "session_idle_minutes": 30,
         },
     )
     assert response.status_code == 400
@@ -256,6 +258,7 @@ def test_audit_page_filters_by_request_id(cast, client_for):
             "hotline": "",
             "working_hours": "09:00-17:00",
             "entry_deadline_workdays": 1,
+            "session_idle_minutes": 30,
         },
         HTTP_X_REQUEST_ID="find-me-12345",
     )
