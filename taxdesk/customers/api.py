@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from taxdesk.core.api.fields import ScopedRelatedField
+from taxdesk.core.api.serializers import StrictModelSerializer, StrictSerializer
 from taxdesk.core.api.viewsets import ScopedGenericViewSet
 from taxdesk.core.models import ServiceUnit, TaxOffice
 from taxdesk.core.scoping import CHANGE
@@ -23,7 +24,7 @@ from .filtersets import ContactFilterSet, TaxpayerFilterSet
 from .models import Contact, Taxpayer, TaxpayerChange
 
 
-class ContactSerializer(serializers.ModelSerializer):
+class ContactSerializer(StrictModelSerializer):
     # A taxpayer out of reach is "does not exist", never a hint that it does.
     taxpayer = ScopedRelatedField(Taxpayer)
     # As typed; the action checks and normalises the numbers (11-digit mobile).
@@ -41,7 +42,7 @@ class ContactSerializer(serializers.ModelSerializer):
             self.fields["taxpayer"].read_only = True
 
 
-class NestedContactSerializer(serializers.Serializer):
+class NestedContactSerializer(StrictSerializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=50)
     role = serializers.ChoiceField(choices=ContactRole.choices, default=ContactRole.CLERK)
@@ -49,7 +50,7 @@ class NestedContactSerializer(serializers.Serializer):
     landline = serializers.CharField(required=False, allow_blank=True, max_length=30)
 
 
-class TaxpayerChangeSerializer(serializers.ModelSerializer):
+class TaxpayerChangeSerializer(StrictModelSerializer):
     before_display = serializers.CharField(read_only=True)
     after_display = serializers.CharField(read_only=True)
 
@@ -68,7 +69,7 @@ class TaxpayerChangeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TaxpayerSerializer(serializers.ModelSerializer):
+class TaxpayerSerializer(StrictModelSerializer):
     # As typed; the action says what is wrong with it and normalises it.
     number = serializers.CharField(max_length=40)
     invoice_types = serializers.ListField(
@@ -116,7 +117,7 @@ class TaxpayerSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class _ChangeSerializer(serializers.Serializer):
+class _ChangeSerializer(StrictSerializer):
     effective_on = serializers.DateField()
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 

@@ -44,6 +44,25 @@ def _as_drf(exc):
     return exc
 
 
+def _flat(detail, prefix: str = "") -> dict[str, list[str]]:
+    """Field errors by name; a nested serializer's under its path ("contacts.0.name")."""
+    fields: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for name, value in detail.items():
+            for key, messages in _flat(value, f"{prefix}{name}.").items():
+                fields.setdefault(key, []).extend(messages)
+        return fields
+    key = prefix.rstrip(".")
+    items = detail if isinstance(detail, list) else [detail]
+    if any(isinstance(item, dict | list) for item in items):
+        for index, item in enumerate(items):
+            if item:  # an item of a list that is right has no errors: {} or []
+                for sub, messages in _flat(item, f"{prefix}{index}.").items():
+                    fields.setdefault(sub, []).extend(messages)
+        return fields
+    return {key: [str(m) for m in items]}
+
+
 def exception_handler(exc, context):
     exc = _as_drf(exc)
     response = drf_exception_handler(exc, context)
@@ -54,11 +73,7 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         code = _first_code(detail, "invalid")
         if isinstance(detail, dict):
-            fields = {
-                name: [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
-                for name, msgs in detail.items()
-                if name != "non_field_errors"
-            }
+            fields = _flat({k: v for k, v in detail.items() if k != "non_field_errors"})
             general = detail.get("non_field_errors", [])
             message = " ".join(str(m) for m in general) or _("Some fields are not valid.")
         else:

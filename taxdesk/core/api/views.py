@@ -13,10 +13,11 @@ from taxdesk.core.filtersets import ServiceUnitFilterSet
 from taxdesk.core.models import ServiceUnit, User
 from taxdesk.core.navigation import menu_for
 
+from .serializers import StrictAuthTokenSerializer, StrictModelSerializer
 from .viewsets import ScopedGenericViewSet
 
 
-class MeSerializer(serializers.ModelSerializer):
+class MeSerializer(StrictModelSerializer):
     role_display = serializers.CharField(source="get_role_display", read_only=True)
     menu = serializers.SerializerMethodField()
 
@@ -47,7 +48,7 @@ def me(request):
     return Response(MeSerializer(request.user).data)
 
 
-class ServiceUnitSerializer(serializers.ModelSerializer):
+class ServiceUnitSerializer(StrictModelSerializer):
     supervision_body_name = serializers.CharField(source="supervision_body.name", read_only=True)
 
     class Meta:
@@ -97,6 +98,8 @@ class ServiceUnitViewSet(
 
 class TokenView(ObtainAuthToken):
     """Exchange a user name and password for an API token; recorded as a login."""
+
+    serializer_class = StrictAuthTokenSerializer
 
     def post(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
