@@ -302,6 +302,9 @@ class WarrantyPolicySerializer(StrictModelSerializer):
         ServiceUnit, required=False, help_text="Default: the caller's own unit."
     )
     device_type = serializers.ChoiceField(choices=DeviceType.choices)
+    # Required: POST creates or changes a type's policy, so a default would silently reset an
+    # existing policy's years.
+    years = serializers.IntegerField(min_value=1, max_value=10)
 
     class Meta:
         model = WarrantyPolicy

@@ -253,3 +253,20 @@ def test_every_serializer_of_the_api_is_strict():
     ]
     assert len(found) > 20, "is the scan broken?"
     assert [cls.__name__ for cls in found if not issubclass(cls, StrictFieldsMixin)] == []
+
+
+def test_a_warranty_policy_without_years_is_a_400_naming_it(world, client_for):
+    """The schema says ``years`` is required (a default would silently reset an existing
+    policy): without it the answer is a 400 naming it, never a 500."""
+    client = client_for(world.admin_a)
+    response = client.post(
+        "/api/warranty-policies/",
+        json.dumps({"device_type": "ukey"}),
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"].keys() == {"years"}
+    world.policy.refresh_from_db()
+    assert world.policy.years == 4
+    schema = client.get("/api/schema/?format=json").json()
+    assert "years" in schema["components"]["schemas"]["WarrantyPolicyRequest"]["required"]
