@@ -9,6 +9,7 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from taxdesk.core.actions import UNIT_SETTINGS, update_service_unit
+from taxdesk.core.choices import Role
 from taxdesk.core.filtersets import ServiceUnitFilterSet
 from taxdesk.core.models import ServiceUnit, User
 from taxdesk.core.navigation import menu_for
@@ -18,6 +19,8 @@ from .viewsets import ScopedGenericViewSet
 
 
 class MeSerializer(StrictModelSerializer):
+    # A superuser has no role: "" (the schema says so, as the answer does).
+    role = serializers.ChoiceField(choices=Role.choices, allow_blank=True, read_only=True)
     role_display = serializers.CharField(source="get_role_display", read_only=True)
     menu = serializers.SerializerMethodField()
 
