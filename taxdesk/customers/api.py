@@ -210,7 +210,8 @@ class TaxpayerViewSet(
         return self._change(request, TaxOfficeChangeSerializer, actions.change_tax_office)
 
     @extend_schema(responses=TaxpayerChangeSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    # The whole list (a taxpayer's few changes), not a page: the schema says so too.
+    @action(detail=True, methods=["get"], pagination_class=None)
     def changes(self, request, pk=None):
         taxpayer = self.get_object()
         rows = TaxpayerChange.objects.restrict(request.user).filter(taxpayer=taxpayer)
