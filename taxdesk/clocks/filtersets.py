@@ -1,7 +1,7 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from taxdesk.core.filters import IdChoiceFilter
+from taxdesk.core.filters import IdChoiceFilter, IsoDateTimeFilter
 from taxdesk.core.filtersets import units_in_reach
 
 from .choices import ClockStatus
@@ -16,9 +16,7 @@ class DeadlineFilterSet(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=ClockStatus.choices, label=_("Status"))
     open = django_filters.BooleanFilter(method="filter_open", label=_("Open only"))
     provisional = django_filters.BooleanFilter(label=_("Provisional"))
-    due_before = django_filters.IsoDateTimeFilter(
-        field_name="due_at", lookup_expr="lt", label=_("Due before")
-    )
+    due_before = IsoDateTimeFilter(field_name="due_at", lookup_expr="lt", label=_("Due before"))
 
     class Meta:
         model = Deadline

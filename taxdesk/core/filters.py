@@ -9,6 +9,8 @@ database cannot hold, never "1.5" read as 1.
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
@@ -87,3 +89,22 @@ class IdChoiceFilter(django_filters.ModelChoiceFilter):
     """A record among those the caller sees (``queryset`` a callable of the request)."""
 
     field_class = IdChoiceField
+
+
+class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 time read in UTC: an offset the database cannot hold (PostgreSQL refuses
+    one past ±15:59, e.g. "+16:30") or a time that leaves the calendar once moved to UTC is
+    "invalid", never a 500."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField

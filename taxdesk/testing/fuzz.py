@@ -10,12 +10,14 @@ on PostgreSQL a failed statement cannot spoil the next request.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import hypothesis
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
@@ -51,7 +53,25 @@ def tokens(world) -> dict[str, str]:
     }
 
 
+@contextmanager
+def _connection_kept():
+    """As Django's test client does: a request through the WSGI app must not close the
+    database connection at its end (the test's transaction lives on it)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+
 def run(world, *, max_examples: int, seed: int = 11) -> FuzzResult:
+    with _connection_kept():
+        return _run(world, max_examples=max_examples, seed=seed)
+
+
+def _run(world, *, max_examples: int, seed: int) -> FuzzResult:
     app = get_wsgi_application()
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", app)
     keys = tokens(world)

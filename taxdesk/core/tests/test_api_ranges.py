@@ -146,3 +146,15 @@ def test_a_huge_id_in_a_page_path_is_a_404(cast, client_for, page):
     client = client_for(cast.admin_a)
     for bad in ("99999999999999999999", str(MAX_ID + 1), str(MAX_ID)):
         assert client.get(f"{page}{bad}/").status_code == 404, bad
+
+
+def test_a_time_filter_with_an_offset_the_database_cannot_hold_is_read_in_utc(cast, client_for):
+    """Found by the fuzz run on PostgreSQL: "+16:30" made a 500 (DataError)."""
+    client = client_for(cast.root)
+    response = client.get("/api/deadlines/", {"due_before": "2030-04-23T20:57:00+16:30"})
+    assert response.status_code == 200, response.content[:300]
+    assert len(response.json()["results"]) == 4
+    response = client.get("/api/deadlines/", {"due_before": "0001-01-01T00:30:00+16:30"})
+    # Moved to UTC it is before year 1: not a time at all.
+    assert response.status_code == 400, response.content[:300]
+    assert list(response.json()["error"]["fields"]) == ["due_before"]
