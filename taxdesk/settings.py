@@ -404,6 +404,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "taxdesk.core.api.schema.forbid_unknown_fields",
+    ],
     # One schema name per choice set, whatever the field is called.
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "taxdesk.core.choices.Role",

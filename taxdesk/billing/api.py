@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from taxdesk.core.api.fields import ScopedRelatedField
+from taxdesk.core.api.serializers import StrictModelSerializer, StrictSerializer
 from taxdesk.core.api.viewsets import ScopedGenericViewSet
 from taxdesk.core.models import ServiceUnit
 from taxdesk.core.scoping import CHANGE
@@ -27,14 +28,14 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
 # ------------------------------------------------------------------------- fee schedules
-class FeeItemSerializer(serializers.ModelSerializer):
+class FeeItemSerializer(StrictModelSerializer):
     class Meta:
         model = FeeItem
         fields = ["id", "kind", "device_type", "name", "amount"]
         read_only_fields = fields
 
 
-class FeeScheduleSerializer(serializers.ModelSerializer):
+class FeeScheduleSerializer(StrictModelSerializer):
     service_unit_name = serializers.CharField(source="service_unit.name", read_only=True)
     items = FeeItemSerializer(many=True, read_only=True)
 
@@ -44,7 +45,7 @@ class FeeScheduleSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class FeeItemInputSerializer(serializers.Serializer):
+class FeeItemInputSerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=FeeKind.choices)
     device_type = serializers.ChoiceField(
         choices=DeviceType.choices, required=False, allow_blank=True, default=""
@@ -53,7 +54,7 @@ class FeeItemInputSerializer(serializers.Serializer):
     amount = serializers.DecimalField(**MONEY)
 
 
-class FeeScheduleCreateSerializer(serializers.Serializer):
+class FeeScheduleCreateSerializer(StrictSerializer):
     service_unit = ScopedRelatedField(
         ServiceUnit,
         action=CHANGE,
@@ -79,7 +80,7 @@ class FeeScheduleCreateSerializer(serializers.Serializer):
         return data
 
 
-class CloseScheduleSerializer(serializers.Serializer):
+class CloseScheduleSerializer(StrictSerializer):
     valid_to = serializers.DateField()
 
 
@@ -115,7 +116,7 @@ class FeeScheduleViewSet(
 
 
 # ------------------------------------------------------------------------------ charges
-class ChargeSerializer(serializers.ModelSerializer):
+class ChargeSerializer(StrictModelSerializer):
     taxpayer_number = serializers.CharField(source="taxpayer.number", read_only=True)
     taxpayer_name = serializers.CharField(source="taxpayer.name", read_only=True)
     schedule = serializers.IntegerField(source="item.schedule_id", read_only=True, default=None)
@@ -149,7 +150,7 @@ class ChargeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ChargeCreateSerializer(serializers.Serializer):
+class ChargeCreateSerializer(StrictSerializer):
     taxpayer = ScopedRelatedField(Taxpayer)
     fee_kind = serializers.ChoiceField(choices=FeeKind.choices)
     service_date = serializers.DateField()
@@ -170,11 +171,11 @@ class ChargeCreateSerializer(serializers.Serializer):
     )
 
 
-class PaymentSerializer(serializers.Serializer):
+class PaymentSerializer(StrictSerializer):
     paid_on = serializers.DateField()
 
 
-class InvoiceSerializer(serializers.Serializer):
+class InvoiceSerializer(StrictSerializer):
     invoice_code = serializers.CharField(
         max_length=20, required=False, allow_blank=True, default=""
     )
@@ -182,12 +183,12 @@ class InvoiceSerializer(serializers.Serializer):
     invoice_date = serializers.DateField()
 
 
-class CorrectionSerializer(serializers.Serializer):
+class CorrectionSerializer(StrictSerializer):
     new_amount = serializers.DecimalField(**MONEY)
     reason = serializers.CharField(max_length=180)
 
 
-class RefundSerializer(serializers.Serializer):
+class RefundSerializer(StrictSerializer):
     amount = serializers.DecimalField(**MONEY)
     reason = serializers.CharField(max_length=180)
     on = serializers.DateField()
@@ -258,7 +259,7 @@ class ChargeViewSet(
 
 
 # ----------------------------------------------------------------------------- contracts
-class ContractSerializer(serializers.ModelSerializer):
+class ContractSerializer(StrictModelSerializer):
     taxpayer_number = serializers.CharField(source="taxpayer.number", read_only=True)
     taxpayer_name = serializers.CharField(source="taxpayer.name", read_only=True)
     renewal = serializers.SerializerMethodField()
@@ -296,7 +297,7 @@ class ContractSerializer(serializers.ModelSerializer):
         return reverse("billing:contract_pdf", args=[contract.pk])
 
 
-class ContractCreateSerializer(serializers.Serializer):
+class ContractCreateSerializer(StrictSerializer):
     taxpayer = ScopedRelatedField(Taxpayer)
     starts_on = serializers.DateField()
     ends_on = serializers.DateField(
@@ -311,16 +312,16 @@ class ContractCreateSerializer(serializers.Serializer):
     )
 
 
-class SignSerializer(serializers.Serializer):
+class SignSerializer(StrictSerializer):
     signed_on = serializers.DateField()
 
 
-class RefusalSerializer(serializers.Serializer):
+class RefusalSerializer(StrictSerializer):
     refused_on = serializers.DateField()
     note = serializers.CharField(max_length=200)
 
 
-class RenewSerializer(serializers.Serializer):
+class RenewSerializer(StrictSerializer):
     years = serializers.IntegerField(min_value=1, max_value=actions.MAX_CONTRACT_YEARS, default=1)
 
 

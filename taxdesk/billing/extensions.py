@@ -8,8 +8,8 @@ from datetime import timedelta
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from taxdesk.core.filters import IntegerFilter
 from taxdesk.customers import extensions
-from taxdesk.customers.filtersets import IntegerFilter
 
 from .choices import ContractState
 from .models import Charge, ServiceContract

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from taxdesk.core.filters import IdChoiceFilter, IntegerFilter
 from taxdesk.core.models import ServiceUnit
 
 from .choices import ChargeKind, ContractState, FeeKind, PaymentState
@@ -34,7 +35,7 @@ class TaxpayerNumberFilter(django_filters.CharFilter):
 
 
 class FeeScheduleFilterSet(django_filters.FilterSet):
-    service_unit = django_filters.ModelChoiceFilter(queryset=_units, label=_("Service unit"))
+    service_unit = IdChoiceFilter(queryset=_units, label=_("Service unit"))
     in_force_on = django_filters.DateFilter(
         method="filter_in_force", label=_("In force on"), widget=DATE
     )
@@ -86,7 +87,7 @@ class ChargeFilterSet(django_filters.FilterSet):
 class ContractFilterSet(django_filters.FilterSet):
     taxpayer = TaxpayerNumberFilter(label=_("Taxpayer number"))
     state = django_filters.ChoiceFilter(choices=ContractState.choices, label=_("State"))
-    ending_within = django_filters.NumberFilter(
+    ending_within = IntegerFilter(
         method="filter_ending",
         label=_("Ending within (days)"),
         min_value=0,
@@ -100,4 +101,4 @@ class ContractFilterSet(django_filters.FilterSet):
     def filter_ending(self, queryset, name, value):
         if value is None:
             return queryset
-        return contracts_ending(queryset, int(value), timezone.localdate())
+        return contracts_ending(queryset, value, timezone.localdate())

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from taxdesk.core.api.serializers import NoBodySerializer, StrictModelSerializer, StrictSerializer
 from taxdesk.core.api.viewsets import ScopedReadOnlyViewSet
 
 from .actions import pause_deadline, resume_deadline
@@ -15,14 +16,14 @@ from .filtersets import DeadlineFilterSet
 from .models import Deadline, DeadlinePause
 
 
-class DeadlinePauseSerializer(serializers.ModelSerializer):
+class DeadlinePauseSerializer(StrictModelSerializer):
     class Meta:
         model = DeadlinePause
         fields = ["id", "reason", "evidence", "started_at", "ended_at", "paused_by"]
         read_only_fields = fields  # pauses are made by POST …/pause/, not written here
 
 
-class DeadlineSerializer(serializers.ModelSerializer):
+class DeadlineSerializer(StrictModelSerializer):
     record = serializers.CharField(source="record_label", read_only=True)
     record_type = serializers.CharField(source="content_type.model", read_only=True)
     overdue = serializers.SerializerMethodField()
@@ -59,7 +60,7 @@ class DeadlineSerializer(serializers.ModelSerializer):
         return remaining_text(obj)
 
 
-class PauseRequestSerializer(serializers.Serializer):
+class PauseRequestSerializer(StrictSerializer):
     reason = serializers.ChoiceField(choices=PauseReason.choices)
     evidence = serializers.CharField(max_length=2000)
 
@@ -90,5 +91,6 @@ class DeadlineViewSet(ScopedReadOnlyViewSet):
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         deadline = self.get_object()
+        NoBodySerializer(data=request.data).is_valid(raise_exception=True)
         resume_deadline(deadline, at=timezone.now(), by=request.user)
         return Response(DeadlineSerializer(deadline).data)

@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .choices import AuditAction
+from .filters import IdChoiceFilter
 from .models import AuditEntry, ServiceUnit, SupervisionBody
 
 
@@ -25,9 +26,7 @@ def bodies_in_reach(request):
 class ServiceUnitFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     city = django_filters.CharFilter(lookup_expr="icontains", label=_("City"))
-    supervision_body = django_filters.ModelChoiceFilter(
-        queryset=bodies_in_reach, label=_("Supervision body")
-    )
+    supervision_body = IdChoiceFilter(queryset=bodies_in_reach, label=_("Supervision body"))
 
     class Meta:
         model = ServiceUnit

@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from taxdesk.core.api.fields import PhoneField, ScopedRelatedField
+from taxdesk.core.api.serializers import StrictModelSerializer, StrictSerializer
 from taxdesk.core.api.viewsets import ScopedGenericViewSet
 from taxdesk.core.models import ServiceUnit, TaxOffice
 from taxdesk.core.privacy import record_read
@@ -24,7 +25,7 @@ from .filtersets import ContactFilterSet, TaxpayerFilterSet
 from .models import Contact, Taxpayer, TaxpayerChange
 
 
-class ContactSerializer(serializers.ModelSerializer):
+class ContactSerializer(StrictModelSerializer):
     # A taxpayer out of reach is "does not exist", never a hint that it does.
     taxpayer = ScopedRelatedField(Taxpayer)
     # As typed; the action checks and normalises the numbers (11-digit mobile). Read back
@@ -43,7 +44,7 @@ class ContactSerializer(serializers.ModelSerializer):
             self.fields["taxpayer"].read_only = True
 
 
-class NestedContactSerializer(serializers.Serializer):
+class NestedContactSerializer(StrictSerializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=50)
     role = serializers.ChoiceField(choices=ContactRole.choices, default=ContactRole.CLERK)
@@ -51,7 +52,7 @@ class NestedContactSerializer(serializers.Serializer):
     landline = PhoneField(required=False, allow_blank=True, max_length=30)
 
 
-class TaxpayerChangeSerializer(serializers.ModelSerializer):
+class TaxpayerChangeSerializer(StrictModelSerializer):
     before_display = serializers.CharField(read_only=True)
     after_display = serializers.CharField(read_only=True)
 
@@ -70,7 +71,7 @@ class TaxpayerChangeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TaxpayerSerializer(serializers.ModelSerializer):
+class TaxpayerSerializer(StrictModelSerializer):
     # As typed; the action says what is wrong with it and normalises it.
     number = serializers.CharField(max_length=40)
     invoice_types = serializers.ListField(
@@ -118,7 +119,7 @@ class TaxpayerSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class _ChangeSerializer(serializers.Serializer):
+class _ChangeSerializer(StrictSerializer):
     effective_on = serializers.DateField()
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
@@ -217,7 +218,8 @@ class TaxpayerViewSet(
         return self._change(request, TaxOfficeChangeSerializer, actions.change_tax_office)
 
     @extend_schema(responses=TaxpayerChangeSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    # The whole list (a taxpayer's few changes), not a page: the schema says so too.
+    @action(detail=True, methods=["get"], pagination_class=None)
     def changes(self, request, pk=None):
         taxpayer = self.get_object()
         rows = TaxpayerChange.objects.restrict(request.user).filter(taxpayer=taxpayer)

@@ -3,10 +3,9 @@
 import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
 from taxdesk.core.choices import UNIT_ROLES, Role
+from taxdesk.core.filters import IdChoiceFilter, IdFilter
 from taxdesk.core.models import ServiceUnit, TaxOffice
 from taxdesk.core.privacy import needs_personal_data
 
@@ -15,11 +14,6 @@ from .models import Contact, Taxpayer
 from .queries import search
 
 ONE_UNIT_ROLES = UNIT_ROLES | {Role.TAXPAYER}
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class IntegerFilter(django_filters.Filter):
-    field_class = forms.IntegerField
 
 
 def _offices(request):
@@ -43,9 +37,9 @@ class TaxpayerFilterSet(django_filters.FilterSet):
             "or a device serial."
         ),
     )
-    service_unit = django_filters.ModelChoiceFilter(queryset=_units, label=_("Service unit"))
+    service_unit = IdChoiceFilter(queryset=_units, label=_("Service unit"))
     district = django_filters.CharFilter(label=_("District"))
-    tax_office = django_filters.ModelChoiceFilter(queryset=_offices, label=_("Tax office"))
+    tax_office = IdChoiceFilter(queryset=_offices, label=_("Tax office"))
     status = django_filters.ChoiceFilter(choices=TaxpayerStatus.choices, label=_("Status"))
     taxpayer_type = django_filters.ChoiceFilter(
         choices=TaxpayerType.choices, label=_("Taxpayer type")
@@ -88,7 +82,7 @@ class TaxpayerFilterSet(django_filters.FilterSet):
 class ContactFilterSet(django_filters.FilterSet):
     # An id, not a choice list: a unit has hundreds of thousands of taxpayers. The contacts
     # are already scoped, so an id outside the caller's reach finds nothing.
-    taxpayer = django_filters.NumberFilter(field_name="taxpayer_id", label=_("Taxpayer"))
+    taxpayer = IdFilter(field_name="taxpayer_id", label=_("Taxpayer"))
     role = django_filters.ChoiceFilter(choices=ContactRole.choices, label=_("Role"))
     mobile = django_filters.CharFilter(label=_("Mobile"))
 

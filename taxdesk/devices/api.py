@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from taxdesk.core.api.fields import ScopedRelatedField
+from taxdesk.core.api.serializers import StrictModelSerializer, StrictSerializer
 from taxdesk.core.api.viewsets import ScopedGenericViewSet, ScopedReadOnlyViewSet
 from taxdesk.core.models import ServiceUnit
 from taxdesk.core.scoping import CHANGE
@@ -30,14 +31,14 @@ from .queries import batch_counts, for_list
 
 
 # --------------------------------------------------------------------------- devices
-class DeviceEventSerializer(serializers.ModelSerializer):
+class DeviceEventSerializer(StrictModelSerializer):
     class Meta:
         model = DeviceEvent
         fields = ["id", "from_status", "to_status", "on", "note"]
         read_only_fields = fields
 
 
-class DeviceSerializer(serializers.ModelSerializer):
+class DeviceSerializer(StrictModelSerializer):
     device_type_display = serializers.CharField(source="get_device_type_display", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     taxpayer_name = serializers.CharField(source="taxpayer.name", read_only=True, default=None)
@@ -89,7 +90,7 @@ class DeviceDetailSerializer(DeviceSerializer):
         read_only_fields = fields
 
 
-class MoveSerializer(serializers.Serializer):
+class MoveSerializer(StrictSerializer):
     to_status = serializers.ChoiceField(choices=DeviceStatus.choices)
     on = serializers.DateField(required=False, help_text="Default: today (Asia/Shanghai).")
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -100,7 +101,7 @@ class MoveSerializer(serializers.Serializer):
     )
 
 
-class PairSerializer(serializers.Serializer):
+class PairSerializer(StrictSerializer):
     device = ScopedRelatedField(Device, help_text="The id of the device to pair with.")
 
 
@@ -180,7 +181,7 @@ class DeviceViewSet(ScopedReadOnlyViewSet):
 
 
 # --------------------------------------------------------------------------- stock batches
-class StockBatchSerializer(serializers.ModelSerializer):
+class StockBatchSerializer(StrictModelSerializer):
     # A unit out of reach is "does not exist", as an id that never was.
     service_unit = ScopedRelatedField(
         ServiceUnit, required=False, help_text="Default: the caller's own unit."
@@ -296,11 +297,14 @@ class StockBatchViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
 
 
 # --------------------------------------------------------------------------- warranty
-class WarrantyPolicySerializer(serializers.ModelSerializer):
+class WarrantyPolicySerializer(StrictModelSerializer):
     service_unit = ScopedRelatedField(
         ServiceUnit, required=False, help_text="Default: the caller's own unit."
     )
     device_type = serializers.ChoiceField(choices=DeviceType.choices)
+    # Required: POST creates or changes a type's policy, so a default would silently reset an
+    # existing policy's years.
+    years = serializers.IntegerField(min_value=1, max_value=10)
 
     class Meta:
         model = WarrantyPolicy
@@ -309,7 +313,7 @@ class WarrantyPolicySerializer(serializers.ModelSerializer):
         validators = []
 
 
-class WarrantyYearsSerializer(serializers.Serializer):
+class WarrantyYearsSerializer(StrictSerializer):
     years = serializers.IntegerField(min_value=1, max_value=10)
 
 

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from taxdesk.core.filters import IdChoiceFilter, IdFilter
 from taxdesk.core.models import ServiceUnit
 
 from .choices import DeviceStatus, DeviceType
@@ -44,12 +45,10 @@ class DeviceFilterSet(django_filters.FilterSet):
     warranty = django_filters.ChoiceFilter(
         choices=WarrantyState.CHOICES, method="filter_warranty", label=_("Warranty")
     )
-    service_unit = django_filters.ModelChoiceFilter(
-        queryset=units_in_reach, label=_("Service unit")
-    )
+    service_unit = IdChoiceFilter(queryset=units_in_reach, label=_("Service unit"))
     # By id: set by links (a taxpayer's page, a batch's page) and by API clients.
-    taxpayer = django_filters.NumberFilter(field_name="taxpayer_id", label=_("Taxpayer id"))
-    batch = django_filters.NumberFilter(field_name="batch_id", label=_("Stock batch id"))
+    taxpayer = IdFilter(field_name="taxpayer_id", label=_("Taxpayer id"))
+    batch = IdFilter(field_name="batch_id", label=_("Stock batch id"))
 
     class Meta:
         model = Device
@@ -82,9 +81,7 @@ class StockBatchFilterSet(django_filters.FilterSet):
         method="search", label=_("Search"), help_text=_("Delivery note number or supplier")
     )
     device_type = django_filters.ChoiceFilter(choices=DeviceType.choices, label=_("Type"))
-    service_unit = django_filters.ModelChoiceFilter(
-        queryset=units_in_reach, label=_("Service unit")
-    )
+    service_unit = IdChoiceFilter(queryset=units_in_reach, label=_("Service unit"))
     received_from = django_filters.DateFilter(
         field_name="received_on",
         lookup_expr="gte",

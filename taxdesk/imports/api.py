@@ -7,6 +7,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from taxdesk.core.api.fields import ScopedRelatedField
+from taxdesk.core.api.serializers import StrictModelSerializer, StrictSerializer
 from taxdesk.core.api.viewsets import ScopedGenericViewSet
 from taxdesk.core.models import ServiceUnit
 
@@ -37,7 +38,7 @@ StateField = _documented_choices(
 )
 
 
-class ImportJobSerializer(serializers.ModelSerializer):
+class ImportJobSerializer(StrictModelSerializer):
     kind = KindField()
     state = StateField()
     percent = serializers.IntegerField(read_only=True, allow_null=True)
@@ -71,7 +72,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ImportErrorSerializer(serializers.Serializer):
+class ImportErrorSerializer(StrictSerializer):
     row = serializers.IntegerField()
     column = serializers.CharField()
     value = serializers.CharField()
@@ -87,7 +88,7 @@ class ImportJobDetailSerializer(ImportJobSerializer):
         read_only_fields = fields
 
 
-class ImportUploadSerializer(serializers.Serializer):
+class ImportUploadSerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=JobKind.choices)
     file = serializers.FileField()
     # A unit out of reach is "does not exist", as an id that never was.
@@ -98,7 +99,7 @@ class ImportUploadSerializer(serializers.Serializer):
         return value
 
 
-class RunSerializer(serializers.Serializer):
+class RunSerializer(StrictSerializer):
     valid_only = serializers.BooleanField(
         default=False,
         help_text="Import the valid rows of a file that has errors (asked for explicitly).",

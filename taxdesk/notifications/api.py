@@ -11,6 +11,7 @@ from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.response import Response
 
 from taxdesk.core.api.fields import ScopedRelatedField
+from taxdesk.core.api.serializers import StrictModelSerializer, StrictSerializer
 from taxdesk.core.api.viewsets import ScopedGenericViewSet
 from taxdesk.core.scoping import may_add
 
@@ -27,7 +28,7 @@ class Conflict(exceptions.APIException):
     default_code = "idempotency_conflict"
 
 
-class MessageAttemptSerializer(serializers.ModelSerializer):
+class MessageAttemptSerializer(StrictModelSerializer):
     class Meta:
         model = MessageAttempt
         fields = [
@@ -43,7 +44,7 @@ class MessageAttemptSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(StrictModelSerializer):
     related_type = serializers.SerializerMethodField()
     attempt_log = MessageAttemptSerializer(many=True, read_only=True)
 
@@ -85,7 +86,7 @@ class MessageSerializer(serializers.ModelSerializer):
         return f"{obj.related_type.app_label}.{obj.related_type.model}"
 
 
-class SendRequestSerializer(serializers.Serializer):
+class SendRequestSerializer(StrictSerializer):
     channel = serializers.ChoiceField(choices=Channel.choices)
     contact = ScopedRelatedField("customers.Contact")
     to = serializers.CharField(
@@ -190,13 +191,13 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGen
         )
 
 
-class VariableSerializer(serializers.Serializer):
+class VariableSerializer(StrictSerializer):
     name = serializers.CharField()
     label = serializers.CharField()
     sample = serializers.CharField()
 
 
-class MessageTemplateSerializer(serializers.ModelSerializer):
+class MessageTemplateSerializer(StrictModelSerializer):
     name = serializers.CharField(read_only=True)
     rule = serializers.SerializerMethodField()
     subject = serializers.CharField(source="effective_subject", read_only=True)
@@ -244,7 +245,7 @@ class MessageTemplateSerializer(serializers.ModelSerializer):
         ]
 
 
-class TemplateUpdateSerializer(serializers.Serializer):
+class TemplateUpdateSerializer(StrictSerializer):
     subject = serializers.CharField(max_length=200, required=False, allow_blank=True)
     body = serializers.CharField(max_length=2000, required=False)
 

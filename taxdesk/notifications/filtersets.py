@@ -8,6 +8,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from taxdesk.core.filters import IdChoiceFilter, IdFilter
 from taxdesk.core.models import ServiceUnit
 
 from . import catalogue
@@ -37,9 +38,7 @@ class MessageFilterSet(django_filters.FilterSet):
     channel = django_filters.ChoiceFilter(choices=Channel.choices, label=_("Channel"))
     status = django_filters.ChoiceFilter(choices=MessageStatus.choices, label=_("Status"))
     template_key = django_filters.ChoiceFilter(choices=kind_choices, label=_("Kind"))
-    service_unit = django_filters.ModelChoiceFilter(
-        queryset=units_in_reach, label=_("Service unit")
-    )
+    service_unit = IdChoiceFilter(queryset=units_in_reach, label=_("Service unit"))
     sent_from = django_filters.DateFilter(
         field_name="created_at", lookup_expr="date__gte", label=_("From"), widget=DATE
     )
@@ -47,17 +46,13 @@ class MessageFilterSet(django_filters.FilterSet):
         field_name="created_at", lookup_expr="date__lte", label=_("Until"), widget=DATE
     )
     # For API clients and the pages of the records messages are about.
-    taxpayer = django_filters.NumberFilter(
-        field_name="taxpayer_id", label=_("Taxpayer id"), widget=forms.HiddenInput
-    )
+    taxpayer = IdFilter(field_name="taxpayer_id", label=_("Taxpayer id"), widget=forms.HiddenInput)
     related_type = django_filters.CharFilter(
         method="filter_related_type",
         label=_("About (app_label.model)"),
         widget=forms.HiddenInput,
     )
-    related_id = django_filters.NumberFilter(
-        field_name="related_id", label=_("About (id)"), widget=forms.HiddenInput
-    )
+    related_id = IdFilter(field_name="related_id", label=_("About (id)"), widget=forms.HiddenInput)
 
     class Meta:
         model = Message
@@ -95,9 +90,7 @@ class MessageFilterSet(django_filters.FilterSet):
 
 
 class MessageTemplateFilterSet(django_filters.FilterSet):
-    service_unit = django_filters.ModelChoiceFilter(
-        queryset=units_in_reach, label=_("Service unit")
-    )
+    service_unit = IdChoiceFilter(queryset=units_in_reach, label=_("Service unit"))
     key = django_filters.ChoiceFilter(choices=kind_choices, label=_("Kind"))
 
     class Meta:

@@ -5,6 +5,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
 from taxdesk.core.api.fields import PersonalJSONField, ScopedRelatedField
+from taxdesk.core.api.serializers import StrictModelSerializer, StrictSerializer
 from taxdesk.core.api.viewsets import ScopedGenericViewSet
 from taxdesk.customers.models import Taxpayer
 
@@ -13,7 +14,7 @@ from .filtersets import SaleFilterSet
 from .models import Sale, SaleLine
 
 
-class SaleLineSerializer(serializers.ModelSerializer):
+class SaleLineSerializer(StrictModelSerializer):
     serial = serializers.CharField(source="device.serial")
     device_type = serializers.CharField(source="device.device_type")
 
@@ -22,7 +23,7 @@ class SaleLineSerializer(serializers.ModelSerializer):
         fields = ["serial", "device_type", "list_price", "price", "price_note"]
 
 
-class SaleSerializer(serializers.ModelSerializer):
+class SaleSerializer(StrictModelSerializer):
     lines = SaleLineSerializer(many=True, read_only=True)
     # The application form's snapshot: its contacts' phones masked for the roles without
     # need (core.privacy).
@@ -43,7 +44,7 @@ class SaleSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SaleRequestSerializer(serializers.Serializer):
+class SaleRequestSerializer(StrictSerializer):
     # A taxpayer out of reach is answered as an id that does not exist: 400, "does_not_exist".
     taxpayer = ScopedRelatedField(Taxpayer)
     serials = serializers.ListField(

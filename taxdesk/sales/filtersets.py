@@ -7,6 +7,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from taxdesk.core.filters import IdChoiceFilter, IdFilter
 from taxdesk.devices.filtersets import units_in_reach
 
 from .models import Sale
@@ -20,11 +21,9 @@ class SaleFilterSet(django_filters.FilterSet):
         label=_("Search"),
         help_text=_("Sale number, or the taxpayer's number or part of its name"),
     )
-    service_unit = django_filters.ModelChoiceFilter(
-        queryset=units_in_reach, label=_("Service unit")
-    )
+    service_unit = IdChoiceFilter(queryset=units_in_reach, label=_("Service unit"))
     # By id, as on the devices: set by the taxpayer's page and by API clients.
-    taxpayer = django_filters.NumberFilter(field_name="taxpayer_id", label=_("Taxpayer id"))
+    taxpayer = IdFilter(field_name="taxpayer_id", label=_("Taxpayer id"))
     sold_from = django_filters.DateFilter(
         field_name="sold_on", lookup_expr="date__gte", label=_("Sold from"), widget=DATE
     )

@@ -8,6 +8,7 @@ from rest_framework.decorators import api_view
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from taxdesk.core.api.serializers import StrictModelSerializer, StrictSerializer
 from taxdesk.core.api.viewsets import ScopedGenericViewSet
 from taxdesk.worktime.calendar import FIRST_YEAR, LAST_YEAR
 
@@ -16,7 +17,7 @@ from .models import CalendarDay, CalendarYear
 from .store import current_calendar
 
 
-class CalendarYearSerializer(serializers.ModelSerializer):
+class CalendarYearSerializer(StrictModelSerializer):
     holidays = serializers.ListField(child=serializers.DateField())
     workdays = serializers.ListField(child=serializers.DateField(), required=False)
 
@@ -69,7 +70,7 @@ class CalendarYearViewSet(
         return self._enter(data, status.HTTP_200_OK)
 
 
-class CalendarDaySerializer(serializers.ModelSerializer):
+class CalendarDaySerializer(StrictModelSerializer):
     class Meta:
         model = CalendarDay
         fields = ["id", "date", "is_workday", "reason"]
@@ -101,7 +102,7 @@ class CalendarDayViewSet(
         remove_day_override(instance, by=self.request.user)
 
 
-class DayInfoSerializer(serializers.Serializer):
+class DayInfoSerializer(StrictSerializer):
     date = serializers.DateField()
     is_workday = serializers.BooleanField()
     provisional = serializers.BooleanField()

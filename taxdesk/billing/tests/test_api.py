@@ -195,8 +195,10 @@ def test_ins_07_maintenance_charge_through_the_api(world, client_for):
         "taxpayer": taxpayer.pk,
         "fee_kind": "maintenance",
         "service_date": "2025-06-01",
-        "amount": "1.00",  # ignored: the amount comes from the schedule
     }
+    # The amount comes from the schedule: a body naming one is refused, not read.
+    error = assert_error(post(client, "/api/charges/", {**body, "amount": "1.00"}), 400)
+    assert error["code"] == "unknown_field" and list(error["fields"]) == ["amount"]
     error = assert_error(post(client, "/api/charges/", body), 400, "contract_required")
     assert "contract" in error["fields"]
     created = post(client, "/api/contracts/", {"taxpayer": taxpayer.pk, "starts_on": "2025-06-01"})

@@ -4,23 +4,26 @@ from django.contrib.auth.signals import user_logged_in
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.authtoken.models import Token
-from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from taxdesk.core.actions import UNIT_SETTINGS, update_service_unit
 from taxdesk.core.auth import Lockout, lockout_of
+from taxdesk.core.choices import Role
 from taxdesk.core.filtersets import ServiceUnitFilterSet
 from taxdesk.core.forms import lockout_error
 from taxdesk.core.models import ServiceUnit, User
 from taxdesk.core.navigation import menu_for
 
+from .serializers import StrictAuthTokenSerializer, StrictModelSerializer
 from .throttling import SignInRateThrottle
 from .viewsets import ScopedGenericViewSet
 
 
-class MeSerializer(serializers.ModelSerializer):
+class MeSerializer(StrictModelSerializer):
+    # A superuser has no role: "" (the schema says so, as the answer does).
+    role = serializers.ChoiceField(choices=Role.choices, allow_blank=True, read_only=True)
     role_display = serializers.CharField(source="get_role_display", read_only=True)
     menu = serializers.SerializerMethodField()
 
@@ -51,7 +54,7 @@ def me(request):
     return Response(MeSerializer(request.user).data)
 
 
-class ServiceUnitSerializer(serializers.ModelSerializer):
+class ServiceUnitSerializer(StrictModelSerializer):
     supervision_body_name = serializers.CharField(source="supervision_body.name", read_only=True)
 
     class Meta:
@@ -113,7 +116,9 @@ class SignInLocked(exceptions.APIException):
         self.wait = lockout.seconds  # DRF sends it as Retry-After
 
 
-class TokenRequestSerializer(AuthTokenSerializer):
+class TokenRequestSerializer(StrictAuthTokenSerializer):
+    """A user name and password only; a refusal while the name or address is locked says so."""
+
     def validate(self, attrs):
         try:
             return super().validate(attrs)

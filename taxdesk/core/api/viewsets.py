@@ -2,6 +2,7 @@
 
 from rest_framework import exceptions, viewsets
 
+from taxdesk.core.filters import MAX_ID
 from taxdesk.core.scoping import ADD, CHANGE, DELETE, VIEW, can, scope_filter
 
 METHOD_ACTIONS = {"POST": ADD, "PUT": CHANGE, "PATCH": CHANGE, "DELETE": DELETE}
@@ -28,6 +29,11 @@ class ScopedViewSetMixin:
         return METHOD_ACTIONS.get(self.request.method, VIEW)
 
     def get_object(self):
+        # Every lookup of the API is an id (or a year): anything but 1 to 2^63-1 in digits
+        # names no row, and is answered so before the database is asked.
+        value = str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""))
+        if not (value.isascii() and value.isdigit() and 1 <= int(value[:20]) <= MAX_ID):
+            raise exceptions.NotFound()
         obj = super().get_object()
         action = self.write_action()
         if action != VIEW and not can(self.request.user, action, obj):

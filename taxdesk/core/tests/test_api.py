@@ -144,16 +144,26 @@ def test_unit_patch_bad_working_hours_is_a_field_error(cast, client_for):
     assert AuditEntry.objects.count() == entries
 
 
-def test_unit_patch_ignores_fields_a_unit_does_not_set(cast, client_for):
+def test_unit_patch_refuses_fields_a_unit_does_not_set(cast, client_for):
     unit = cast.unit_a
-    response = patch(
-        client_for(cast.admin_a),
-        f"/api/units/{unit.pk}/",
-        {"name": "改名", "code": "ZZ", "supervision_body": cast.body_y.pk, "address": "新地址"},
+    client = client_for(cast.admin_a)
+    entries = AuditEntry.objects.count()
+    error = assert_error(
+        patch(
+            client,
+            f"/api/units/{unit.pk}/",
+            {"name": "改名", "code": "ZZ", "supervision_body": cast.body_y.pk, "address": "新地址"},
+        ),
+        400,
+        "unknown_field",
     )
-    assert response.status_code == 200
+    assert sorted(error["fields"]) == ["code", "name", "supervision_body"]
     unit.refresh_from_db()
     assert (unit.name, unit.code, unit.supervision_body) == ("服务单位A", "UA", cast.body_x)
+    assert unit.address != "新地址"
+    assert AuditEntry.objects.count() == entries
+    assert patch(client, f"/api/units/{unit.pk}/", {"address": "新地址"}).status_code == 200
+    unit.refresh_from_db()
     assert unit.address == "新地址"
 
 
@@ -432,7 +442,7 @@ def test_calendar_year_conflicts_are_field_errors(cast, client_for):
 
     not_a_date = {**YEAR_2027, "holidays": ["2027-13-01"]}
     error = assert_error(post(client, "/api/calendar/years/", not_a_date), 400)
-    assert "holidays" in error["fields"]
+    assert list(error["fields"]) == ["holidays.0"]  # a list's item by its index
     assert not CalendarYear.objects.exists()
 
 

@@ -26,6 +26,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.utils import timezone
 from rest_framework import relations, serializers
 
+from taxdesk.core.api import serializers as BASES
 from taxdesk.core.api.fields import ScopedRelatedField
 from taxdesk.customers.models import Contact
 from taxdesk.sales.actions import sell_devices
@@ -72,8 +73,9 @@ class Case:
     # filter ("sale?taxpayer", by the router's basename); "" for a read-only field.
     field: str = ""
     # "does_not_exist": 400 naming the field; "invalid_choice": a filter's 400; "empty": a
-    # list that finds nothing; "ignored": a read-only field, left aside; "same": only the
-    # two answers' being identical is checked.
+    # list that finds nothing; "ignored": a filter not offered to the caller, left aside;
+    # "refused": a read-only field, a 400 "unknown_field" naming it; "same": only the two
+    # answers' being identical is checked.
     expect: str = "does_not_exist"
     multipart: bool = False
     # What names no record (the taxpayer filters of billing take a number, not an id).
@@ -181,7 +183,7 @@ CASES: dict[str, Case] = {
         lambda w: f"/api/contacts/{w.contact_pa1.pk}/",
         lambda w, i: {"taxpayer": i},
         lambda w: w.pb1.pk,
-        expect="ignored",  # a contact never moves to another taxpayer
+        expect="refused",  # a contact never moves to another taxpayer: read-only there
     ),
     # ----------------------------------------------------------------- bodies: devices
     "device pairing: device": Case(
@@ -281,7 +283,7 @@ CASES: dict[str, Case] = {
         lambda w: f"/api/units/{w.unit_a.pk}/",
         lambda w, i: {"supervision_body": i},
         lambda w: w.body_y.pk,
-        expect="ignored",  # read-only: a unit does not change body through the API
+        expect="refused",  # read-only: a unit does not change body through the API
     ),
     "message send: contact": Case(
         "post",
@@ -488,6 +490,9 @@ def test_another_units_id_is_answered_as_a_missing_one(world, client_for, name):
         assert status == 200 and body["results"] == [], body
     elif case.expect == "ignored":
         assert status == 200, body
+    elif case.expect == "refused":
+        assert status == 400 and body["error"]["code"] == "unknown_field", body
+        assert list(body["error"]["fields"]) == list(case.data(world, nothing)), body
 
 
 # --------------------------------------------------------------------------- the guard
@@ -513,7 +518,11 @@ def _serializers():
                 seen.add(cls)
                 stack.append(cls)
     return sorted(
-        (cls for cls in seen if cls.__module__.startswith("taxdesk.")),
+        (
+            cls
+            for cls in seen
+            if cls.__module__.startswith("taxdesk.") and cls.__module__ != BASES.__name__
+        ),
         key=lambda cls: (cls.__module__, cls.__name__),
     )
 

@@ -245,8 +245,11 @@ def test_taxpayer_patch_is_403_when_visible_and_404_when_not(cast, client_for, u
 def test_taxpayer_patch_goes_through_the_action(cast, client_for):
     client = client_for(cast.sales_a)
     url = f"/api/taxpayers/{cast.pa1.pk}/"
-    # The status is read-only here (ignored); a set tax office changes through its action.
-    response = patch(client, url, {"status": "cancelled", "taxpayer_type": "small"})
+    # The status is read-only here (refused, naming it); a set tax office changes through its
+    # action.
+    error = assert_error(patch(client, url, {"status": "cancelled", "taxpayer_type": "small"}), 400)
+    assert error["code"] == "unknown_field" and list(error["fields"]) == ["status"]
+    response = patch(client, url, {"taxpayer_type": "small"})
     assert response.status_code == 200
     assert response.json()["status"] == "normal" and response.json()["taxpayer_type"] == "small"
     assert_error(patch(client, url, {"tax_office": None}), 400, "use_change_action")
